@@ -1,0 +1,139 @@
+//! Errors a handler returns, and the body the runtime posts to `/runtime/invocation/error`.
+//!
+//! Two kinds, kept apart on purpose:
+//! - [`FnError`] is a *business* error (bad code, WeChat down, misconfiguration). The runtime
+//!   posts it to `/runtime/invocation/response` as a result object `{error, message, errcode?, errmsg?}`
+//!   (callFunction), or as an integrated response with [`FnError::status`] (HTTP events). The
+//!   caller always gets a readable answer.
+//! - [`Diagnostic`] is a *runtime* failure of one invocation (handler panic, missing `request_id`
+//!   header, event that is not JSON, result over 6 MB). It goes to `/runtime/invocation/error`,
+//!   which marks the invocation failed in SCF.
+
+use std::borrow::Cow;
+
+use serde::Serialize;
+
+/// A business error returned by a handler.
+///
+/// Serialised (for the caller) as `{"error": CODE, "message": TEXT, "errcode"?: N, "errmsg"?: TEXT}`;
+/// `status` and `retry_after_secs` only shape the HTTP integrated response and are not in the body.
+///
+/// Error codes follow CloudBase's published login recipe: `MISSING_CODE`, `WX_API_UNREACHABLE`,
+/// `WX_API_ERROR`, `MISCONFIGURED`, plus `BAD_REQUEST`, `METHOD_NOT_ALLOWED`, `UNAUTHENTICATED`,
+/// `WX_API_BAD_RESPONSE`, `INTERNAL`. A message never contains a secret (AppSecret, session_key,
+/// private key, WX_API_TOKEN, ticket) or the value of a setting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FnError {
+    /// Stable machine-readable code, e.g. `MISSING_CODE`.
+    pub error: Cow<'static, str>,
+    /// Human-readable explanation.
+    pub message: String,
+    /// WeChat `errcode`, when the error came from a WeChat API answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errcode: Option<i64>,
+    /// WeChat `errmsg`, when the error came from a WeChat API answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errmsg: Option<String>,
+    /// HTTP status used when the invocation came through an HTTP trigger.
+    #[serde(skip)]
+    pub status: u16,
+    /// `Retry-After` header value in **seconds**, HTTP only.
+    #[serde(skip)]
+    pub retry_after_secs: Option<u64>,
+}
+
+impl FnError {
+    /// A new error with the given code, HTTP status and message.
+    pub fn new(
+        error: impl Into<Cow<'static, str>>,
+        status: u16,
+        message: impl Into<String>,
+    ) -> Self {
+        FnError {
+            error: error.into(),
+            message: message.into(),
+            errcode: None,
+            errmsg: None,
+            status,
+            retry_after_secs: None,
+        }
+    }
+
+    /// `400 BAD_REQUEST`: the request body or event could not be used.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new("BAD_REQUEST", 400, message)
+    }
+
+    /// `405 METHOD_NOT_ALLOWED`.
+    pub fn method_not_allowed(method: &str, allowed: &str) -> Self {
+        let shown: String = method
+            .chars()
+            .filter(|c| c.is_ascii_graphic())
+            .take(16)
+            .collect();
+        Self::new(
+            "METHOD_NOT_ALLOWED",
+            405,
+            format!("method {shown} is not allowed; use {allowed}"),
+        )
+    }
+
+    /// `401 UNAUTHENTICATED`: no caller identity from a platform-controlled channel.
+    pub fn unauthenticated() -> Self {
+        Self::new(
+            "UNAUTHENTICATED",
+            401,
+            "no verified caller identity: call this function with wx.cloud.callFunction from a mini program",
+        )
+    }
+
+    /// `500 MISCONFIGURED`: names the setting, never its value.
+    pub fn misconfigured(setting: &str, problem: &str) -> Self {
+        Self::new("MISCONFIGURED", 500, format!("{setting}: {problem}"))
+    }
+
+    /// `500 INTERNAL`.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new("INTERNAL", 500, message)
+    }
+
+    /// Attach a WeChat `errcode` / `errmsg`.
+    pub fn with_wechat(mut self, errcode: i64, errmsg: impl Into<String>) -> Self {
+        self.errcode = Some(errcode);
+        self.errmsg = Some(errmsg.into());
+        self
+    }
+
+    /// Attach a `Retry-After` (seconds) for the HTTP response.
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after_secs = Some(secs);
+        self
+    }
+}
+
+impl std::fmt::Display for FnError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.error, self.message)?;
+        if let Some(code) = self.errcode {
+            write!(f, " (errcode {code})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for FnError {}
+
+/// Body posted to `/runtime/invocation/error`: `{"errorCode", "errorMessage", "requestId"}`.
+///
+/// SCF documents no schema for this body (`scf-runtime.md` §1.3); this shape mirrors
+/// lambda_runtime's `Diagnostic` with SCF's request id added.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Diagnostic {
+    /// `HANDLER_PANIC`, `MISSING_HEADER`, `BAD_HEADER`, `EVENT_NOT_JSON`, `RESULT_TOO_LARGE`, `SERIALIZE_FAILED`.
+    pub error_code: Cow<'static, str>,
+    /// What went wrong.
+    pub error_message: String,
+    /// The `request_id` header of the invocation, empty when it was missing.
+    pub request_id: String,
+}

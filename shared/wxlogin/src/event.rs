@@ -1,0 +1,336 @@
+//! Event kinds and the HTTP integrated response.
+//!
+//! Shapes: `scf-runtime.md` §3. A callFunction event is the caller's `data` plus the injected
+//! `userInfo`; an HTTP event (CloudBase HTTP access service or API gateway) carries `httpMethod`,
+//! `path`, `headers`, `queryStringParameters` / `queryString`, `body`, `isBase64Encoded` and
+//! `requestContext`. The answer to an HTTP event is an integrated response
+//! `{isBase64Encoded, statusCode, headers, body}`.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::error::FnError;
+use crate::identity::UserInfo;
+
+/// SCF's limit on a synchronous request or response, in bytes (6 MB).
+pub const MAX_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
+
+/// One invocation's event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// `wx.cloud.callFunction` (or any non-HTTP invoke): the caller's data, with `userInfo` removed.
+    Call(Value),
+    /// HTTP access service / API gateway event.
+    Http(HttpEvent),
+}
+
+/// An HTTP event. Everything in it is written by the HTTP client and is never a source of identity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpEvent {
+    /// `httpMethod`, upper-cased.
+    pub method: String,
+    /// `path`.
+    pub path: String,
+    /// `headers`, names lower-cased.
+    pub headers: BTreeMap<String, String>,
+    /// `queryStringParameters`, else API gateway's `queryString`.
+    pub query: BTreeMap<String, String>,
+    /// `body` as delivered (base64 text when `is_base64_encoded`).
+    pub body: Option<String>,
+    /// `isBase64Encoded`.
+    pub is_base64_encoded: bool,
+    /// `requestContext`, as delivered.
+    pub request_context: Value,
+}
+
+fn string_map(v: Option<&Value>, lower_keys: bool) -> BTreeMap<String, String> {
+    let Some(Value::Object(m)) = v else {
+        return BTreeMap::new();
+    };
+    m.iter()
+        .filter_map(|(k, v)| {
+            let v = match v {
+                Value::String(s) => s.clone(),
+                Value::Array(items) => items
+                    .iter()
+                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                Value::Null => return None,
+                other => other.to_string(),
+            };
+            Some((
+                if lower_keys {
+                    k.to_ascii_lowercase()
+                } else {
+                    k.clone()
+                },
+                v,
+            ))
+        })
+        .collect()
+}
+
+impl Event {
+    /// Classify a parsed event. Returns the event and, for callFunction events only, the injected
+    /// `userInfo`. An object with a string `httpMethod` and a `headers` or `requestContext` object
+    /// is an HTTP event; its `userInfo`, if any, is ignored.
+    pub fn classify(value: Value) -> (Event, Option<UserInfo>) {
+        match value {
+            Value::Object(map) if is_http(&map) => (Event::Http(HttpEvent::from_map(&map)), None),
+            Value::Object(mut map) => {
+                let user_info = map
+                    .remove("userInfo")
+                    .and_then(|u| serde_json::from_value::<UserInfo>(u).ok());
+                (Event::Call(Value::Object(map)), user_info)
+            }
+            other => (Event::Call(other), None),
+        }
+    }
+
+    /// `true` for HTTP events.
+    pub fn is_http(&self) -> bool {
+        matches!(self, Event::Http(_))
+    }
+}
+
+fn is_http(map: &Map<String, Value>) -> bool {
+    map.get("httpMethod").is_some_and(Value::is_string)
+        && (map.get("headers").is_some_and(Value::is_object)
+            || map.get("requestContext").is_some_and(Value::is_object))
+}
+
+impl HttpEvent {
+    fn from_map(map: &Map<String, Value>) -> Self {
+        let query = match map.get("queryStringParameters") {
+            Some(Value::Object(_)) => string_map(map.get("queryStringParameters"), false),
+            _ => string_map(map.get("queryString"), false),
+        };
+        HttpEvent {
+            method: map
+                .get("httpMethod")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_ascii_uppercase(),
+            path: map
+                .get("path")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            headers: string_map(map.get("headers"), true),
+            query,
+            body: map.get("body").and_then(Value::as_str).map(str::to_owned),
+            is_base64_encoded: map
+                .get("isBase64Encoded")
+                .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true")),
+            request_context: map.get("requestContext").cloned().unwrap_or(Value::Null),
+        }
+    }
+
+    /// The raw body bytes (base64-decoded when `isBase64Encoded`). A missing body is empty.
+    ///
+    /// # Errors
+    /// `400 BAD_REQUEST` when the base64 is invalid; `413 PAYLOAD_TOO_LARGE` over 6 MB.
+    pub fn body_bytes(&self) -> Result<Vec<u8>, FnError> {
+        let raw = self.body.as_deref().unwrap_or_default();
+        let bytes = if self.is_base64_encoded {
+            base64::engine::general_purpose::STANDARD
+                .decode(raw.trim())
+                .map_err(|_| {
+                    FnError::bad_request("body is marked isBase64Encoded but is not valid base64")
+                })?
+        } else {
+            raw.as_bytes().to_vec()
+        };
+        if bytes.len() > MAX_PAYLOAD_BYTES {
+            return Err(FnError::new(
+                "PAYLOAD_TOO_LARGE",
+                413,
+                format!(
+                    "body is {} bytes; the limit is {MAX_PAYLOAD_BYTES}",
+                    bytes.len()
+                ),
+            ));
+        }
+        Ok(bytes)
+    }
+
+    /// Parse the body as a JSON value of type `T`.
+    ///
+    /// Accepts `Content-Type` `application/json` (any parameters) or no content type; anything
+    /// else is `415 UNSUPPORTED_MEDIA_TYPE`.
+    ///
+    /// # Errors
+    /// `400 BAD_REQUEST` for an empty body, bad base64, bad UTF-8 or bad JSON (with the position,
+    /// never the content), `413`/`415` as above.
+    pub fn json_body<T: DeserializeOwned>(&self) -> Result<T, FnError> {
+        if let Some(ct) = self.headers.get("content-type") {
+            let mime = ct
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase();
+            if !(mime.is_empty() || mime == "application/json" || mime.ends_with("+json")) {
+                return Err(FnError::new(
+                    "UNSUPPORTED_MEDIA_TYPE",
+                    415,
+                    "send the body as Content-Type: application/json",
+                ));
+            }
+        }
+        let bytes = self.body_bytes()?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(FnError::bad_request("body is empty; send a JSON object"));
+        }
+        let text = std::str::from_utf8(&bytes).map_err(|e| {
+            FnError::bad_request(format!("body is not UTF-8 (byte {})", e.valid_up_to()))
+        })?;
+        serde_json::from_str(text).map_err(|e| {
+            FnError::bad_request(format!(
+                "body is not the expected JSON ({} at line {} column {})",
+                classify(&e),
+                e.line(),
+                e.column()
+            ))
+        })
+    }
+}
+
+fn classify(e: &serde_json::Error) -> &'static str {
+    match e.classify() {
+        serde_json::error::Category::Io => "read error",
+        serde_json::error::Category::Syntax => "syntax error",
+        serde_json::error::Category::Data => "wrong shape",
+        serde_json::error::Category::Eof => "unexpected end",
+    }
+}
+
+/// An integrated response (`scf-runtime.md` §3b/§3c):
+/// `{"isBase64Encoded": false, "statusCode": 200, "headers": {...}, "body": "..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IntegratedResponse {
+    /// Whether `body` is base64.
+    pub is_base64_encoded: bool,
+    /// HTTP status.
+    pub status_code: u16,
+    /// Response headers.
+    pub headers: BTreeMap<String, String>,
+    /// Response body.
+    pub body: String,
+}
+
+impl IntegratedResponse {
+    /// A JSON response with `Content-Type: application/json; charset=utf-8`.
+    pub fn json(status_code: u16, body: &impl Serialize) -> Result<Self, serde_json::Error> {
+        let mut headers = BTreeMap::new();
+        headers.insert(
+            "Content-Type".to_owned(),
+            "application/json; charset=utf-8".to_owned(),
+        );
+        Ok(IntegratedResponse {
+            is_base64_encoded: false,
+            status_code,
+            headers,
+            body: serde_json::to_string(body)?,
+        })
+    }
+
+    /// The response for a business error: its status, its JSON body, `Retry-After` when set.
+    pub fn from_error(err: &FnError) -> Self {
+        let mut r = Self::json(err.status, err).expect("FnError always serialises");
+        if let Some(secs) = err.retry_after_secs {
+            r.headers.insert("Retry-After".to_owned(), secs.to_string());
+        }
+        r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn http(body: Option<&str>, b64: bool, ct: Option<&str>) -> HttpEvent {
+        let mut headers = json!({"host": "x"});
+        if let Some(ct) = ct {
+            headers["Content-Type"] = json!(ct);
+        }
+        let (Event::Http(h), None) = Event::classify(json!({
+            "httpMethod": "post", "path": "/login", "headers": headers,
+            "body": body, "isBase64Encoded": b64, "requestContext": {"envId": "e"},
+            "userInfo": {"openId": "forged"}
+        })) else {
+            panic!("not http")
+        };
+        h
+    }
+
+    #[test]
+    fn classify_call_and_http() {
+        let (e, ui) =
+            Event::classify(json!({"code": "c", "userInfo": {"openId": "o", "appId": "a"}}));
+        assert_eq!(e, Event::Call(json!({"code": "c"})));
+        assert_eq!(ui.unwrap().open_id.as_deref(), Some("o"));
+        let h = http(Some("{}"), false, None);
+        assert_eq!(h.method, "POST");
+        assert_eq!(h.headers.get("content-type"), None);
+        let (e, ui) = Event::classify(json!([1, 2]));
+        assert_eq!((e, ui), (Event::Call(json!([1, 2])), None));
+        // A callFunction with an httpMethod but no headers/requestContext stays a call.
+        assert!(!Event::classify(json!({"httpMethod": "POST"})).0.is_http());
+    }
+
+    #[test]
+    fn json_body_variants() {
+        #[derive(Debug, serde::Deserialize)]
+        struct B {
+            code: String,
+        }
+        let b: B = http(
+            Some(r#"{"code":"abc"}"#),
+            false,
+            Some("application/json; charset=utf-8"),
+        )
+        .json_body()
+        .unwrap();
+        assert_eq!(b.code, "abc");
+        let b64 = base64::engine::general_purpose::STANDARD.encode(r#"{"code":"xyz"}"#);
+        let b: B = http(Some(&b64), true, None).json_body().unwrap();
+        assert_eq!(b.code, "xyz");
+
+        let err = |h: HttpEvent| h.json_body::<B>().unwrap_err();
+        assert_eq!(err(http(Some("!!!"), true, None)).status, 400);
+        assert_eq!(err(http(None, false, None)).status, 400);
+        assert_eq!(err(http(Some("{bad json secret"), false, None)).status, 400);
+        assert!(
+            !err(http(Some("{bad json secret"), false, None))
+                .message
+                .contains("secret")
+        );
+        assert_eq!(err(http(Some("{}"), false, Some("text/plain"))).status, 415);
+        let bad_utf8 = base64::engine::general_purpose::STANDARD.encode([0xff, 0xfe]);
+        assert_eq!(err(http(Some(&bad_utf8), true, None)).status, 400);
+        let huge = "x".repeat(MAX_PAYLOAD_BYTES + 1);
+        assert_eq!(err(http(Some(&huge), false, None)).status, 413);
+    }
+
+    #[test]
+    fn error_response_has_retry_after() {
+        let e = FnError::new("WX_API_ERROR", 429, "slow down").with_retry_after(60);
+        let r = IntegratedResponse::from_error(&e);
+        assert_eq!(r.status_code, 429);
+        assert_eq!(r.headers["Retry-After"], "60");
+        assert_eq!(r.headers["Content-Type"], "application/json; charset=utf-8");
+        let body: Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(
+            body,
+            json!({"error": "WX_API_ERROR", "message": "slow down"})
+        );
+    }
+}

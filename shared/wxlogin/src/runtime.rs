@@ -1,0 +1,447 @@
+//! The SCF Custom Runtime loop.
+//!
+//! Protocol (`scf-runtime.md` §1, SCF doc 583/47274): base URL
+//! `http://$SCF_RUNTIME_API:$SCF_RUNTIME_API_PORT`; POST `/runtime/init/ready` once (non-empty
+//! body), then loop: GET `/runtime/invocation/next` (long poll, no client timeout), run the
+//! handler, POST the result to `/runtime/invocation/response` or a [`Diagnostic`] to
+//! `/runtime/invocation/error`. No request id in the path: one invocation at a time.
+//!
+//! Guarantees:
+//! - a handler panic, a missing `request_id` / `time_limit_in_ms` header, an event that is not
+//!   JSON, or a result over 6 MB is reported as that invocation's error; the loop goes on;
+//! - transient runtime-API failures (connection errors, 5xx, 429) are retried with bounded
+//!   exponential backoff; if they persist the process logs one clear line and exits non-zero;
+//! - a rejected `/response` or `/error` (4xx) is logged and the loop goes on;
+//! - SIGTERM lets the current invocation finish, then the process exits 0.
+
+use std::panic::AssertUnwindSafe;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::FutureExt as _;
+use serde::Serialize;
+use tracing::{Instrument as _, error, info, info_span, warn};
+
+use crate::context::{Context, InstanceInfo, InvocationHeaders};
+use crate::error::{Diagnostic, FnError};
+use crate::event::{Event, IntegratedResponse, MAX_PAYLOAD_BYTES};
+use crate::identity::{Identity, context_from_headers};
+
+/// Bounded exponential backoff for runtime-API calls.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts in total, including the first.
+    pub attempts: u32,
+    /// Delay after the first failure; doubles each time.
+    pub base_delay: Duration,
+    /// Cap on one delay.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 8 attempts, 50 ms doubling to at most 1 s: about 3.5 s of waiting in total.
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 8,
+            base_delay: Duration::from_millis(50),
+            max_delay: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Why a runtime-API call failed.
+#[derive(Debug)]
+enum ApiError {
+    /// Worth retrying: connection error, timeout, 5xx, 429.
+    Transient(String),
+    /// The runtime API said no (4xx): do not retry.
+    Rejected(u16, String),
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiError::Transient(m) => write!(f, "{m}"),
+            ApiError::Rejected(s, m) => write!(f, "rejected with HTTP {s}: {m}"),
+        }
+    }
+}
+
+/// A client for the SCF runtime API.
+struct RuntimeApi {
+    http: reqwest::Client,
+    base: String,
+    retry: RetryPolicy,
+}
+
+struct Next {
+    headers: reqwest::header::HeaderMap,
+    body: Vec<u8>,
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}
+
+impl RuntimeApi {
+    fn new(base: String, retry: RetryPolicy) -> Result<Self, String> {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .pool_max_idle_per_host(1)
+            .build()
+            .map_err(|e| describe(&e))?;
+        Ok(RuntimeApi { http, base, retry })
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, ApiError> {
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| ApiError::Transient(describe(&e)))?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(resp);
+        }
+        let text: String = resp
+            .text()
+            .await
+            .unwrap_or_default()
+            .chars()
+            .take(200)
+            .collect();
+        if status.is_server_error() || status.as_u16() == 429 {
+            Err(ApiError::Transient(format!("HTTP {status}: {text}")))
+        } else {
+            Err(ApiError::Rejected(status.as_u16(), text))
+        }
+    }
+
+    /// Run `op` with the retry policy; `what` names the call in logs.
+    async fn with_retry<T, Fut>(
+        &self,
+        what: &str,
+        mut op: impl FnMut() -> Fut,
+    ) -> Result<T, ApiError>
+    where
+        Fut: Future<Output = Result<T, ApiError>>,
+    {
+        let mut delay = self.retry.base_delay;
+        let mut attempt = 1;
+        loop {
+            match op().await {
+                Ok(v) => return Ok(v),
+                Err(ApiError::Transient(msg)) if attempt < self.retry.attempts => {
+                    warn!(
+                        attempt,
+                        max_attempts = self.retry.attempts,
+                        "runtime API {what} failed, retrying in {delay:?}: {msg}"
+                    );
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(self.retry.max_delay);
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn ready(&self) -> Result<(), ApiError> {
+        let url = format!("{}/runtime/init/ready", self.base);
+        // SCF rejects an empty ready body (tencent_scf notify_ready; Tencent's bash sample sends " ").
+        self.with_retry("ready", || self.send(self.http.post(&url).body(" ")))
+            .await
+            .map(drop)
+    }
+
+    async fn next(&self) -> Result<Next, ApiError> {
+        let url = format!("{}/runtime/invocation/next", self.base);
+        self.with_retry("next", || async {
+            // No client timeout: /next long-polls until SCF has an event.
+            let resp = self.send(self.http.get(&url)).await?;
+            let headers = resp.headers().clone();
+            let body = resp
+                .bytes()
+                .await
+                .map_err(|e| ApiError::Transient(format!("reading the event: {}", describe(&e))))?;
+            Ok(Next {
+                headers,
+                body: body.to_vec(),
+            })
+        })
+        .await
+    }
+
+    async fn post(&self, path: &str, body: Vec<u8>) -> Result<(), ApiError> {
+        let url = format!("{}{path}", self.base);
+        self.with_retry(path, || {
+            self.send(
+                self.http
+                    .post(&url)
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body.clone()),
+            )
+        })
+        .await
+        .map(drop)
+    }
+}
+
+/// Where the runtime API is: `http://$SCF_RUNTIME_API:$SCF_RUNTIME_API_PORT`.
+///
+/// # Errors
+/// Names the missing variable.
+pub fn runtime_api_from_env() -> Result<String, String> {
+    let host = std::env::var("SCF_RUNTIME_API")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .ok_or("SCF_RUNTIME_API is not set: this binary is an SCF bootstrap; run it with scripts/invoke")?;
+    let port = std::env::var("SCF_RUNTIME_API_PORT")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .ok_or("SCF_RUNTIME_API_PORT is not set")?;
+    Ok(format!("http://{host}:{port}"))
+}
+
+/// The outcome of one invocation, before it is posted.
+enum Outcome {
+    Response(Vec<u8>),
+    Error(Diagnostic),
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_owned())
+}
+
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        error!(%location, "handler panicked: {}", panic_message(info.payload()));
+    }));
+}
+
+/// Run `handler` for every invocation until SIGTERM, using the environment's runtime API
+/// address and the default [`RetryPolicy`]. Returns the process exit code.
+///
+/// The handler is a plain `async fn(Event, Context) -> Result<T, FnError>`. Its `Ok` value is
+/// the function result (for an HTTP event, wrapped in a `200` JSON integrated response); its
+/// `Err` is a business error answered as a result object / integrated response with its status.
+pub async fn run<F, T>(handler: F) -> ExitCode
+where
+    F: AsyncFn(Event, Context) -> Result<T, FnError>,
+    T: Serialize,
+{
+    let base = match runtime_api_from_env() {
+        Ok(b) => b,
+        Err(msg) => {
+            error!("cannot start: {msg}");
+            return ExitCode::FAILURE;
+        }
+    };
+    run_with(base, RetryPolicy::default(), handler).await
+}
+
+/// [`run`] with an explicit runtime API base URL and retry policy.
+pub async fn run_with<F, T>(base: String, retry: RetryPolicy, handler: F) -> ExitCode
+where
+    F: AsyncFn(Event, Context) -> Result<T, FnError>,
+    T: Serialize,
+{
+    install_panic_hook();
+    let api = match RuntimeApi::new(base.clone(), retry) {
+        Ok(api) => api,
+        Err(e) => {
+            error!("cannot build the runtime API client: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let instance = Arc::new(InstanceInfo::from_env());
+    let mut sigterm = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    {
+        Ok(s) => Some(s),
+        Err(e) => {
+            warn!("cannot listen for SIGTERM ({e}); the process will stop only when killed");
+            None
+        }
+    };
+
+    if let Err(e) = api.ready().await {
+        error!(
+            "runtime API unreachable at {base}: POST /runtime/init/ready failed after {} attempts: {e}",
+            retry.attempts
+        );
+        return ExitCode::FAILURE;
+    }
+    info!(
+        function = instance.function_name.as_deref().unwrap_or("-"),
+        "runtime ready"
+    );
+
+    loop {
+        let next = tokio::select! {
+            biased;
+            Some(()) = async { match sigterm.as_mut() { Some(s) => s.recv().await, None => std::future::pending().await } } => {
+                info!("SIGTERM received; exiting");
+                return ExitCode::SUCCESS;
+            }
+            next = api.next() => next,
+        };
+        let next = match next {
+            Ok(n) => n,
+            Err(e) => {
+                error!(
+                    "runtime API unreachable at {base}: GET /runtime/invocation/next failed: {e}; exiting"
+                );
+                return ExitCode::FAILURE;
+            }
+        };
+        let received = Instant::now();
+        let request_id = next
+            .headers
+            .get("request_id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-")
+            .to_owned();
+        let span = info_span!("invocation", request_id = %request_id);
+        let outcome = invoke_once(&handler, &instance, next, received)
+            .instrument(span.clone())
+            .await;
+        let posted = match outcome {
+            Outcome::Response(body) => api.post("/runtime/invocation/response", body).await,
+            Outcome::Error(diag) => {
+                let body = serde_json::to_vec(&diag).unwrap_or_default();
+                api.post("/runtime/invocation/error", body).await
+            }
+        };
+        let _enter = span.enter();
+        match posted {
+            Ok(()) => info!(
+                elapsed_ms = received.elapsed().as_millis() as u64,
+                "invocation done"
+            ),
+            Err(ApiError::Rejected(status, msg)) => {
+                warn!(status, "runtime API rejected the result: {msg}");
+            }
+            Err(e) => {
+                error!(
+                    "runtime API unreachable at {base}: posting the result failed: {e}; exiting"
+                );
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+}
+
+async fn invoke_once<F, T>(
+    handler: &F,
+    instance: &Arc<InstanceInfo>,
+    next: Next,
+    received: Instant,
+) -> Outcome
+where
+    F: AsyncFn(Event, Context) -> Result<T, FnError>,
+    T: Serialize,
+{
+    let header = |name: &str| next.headers.get(name).and_then(|v| v.to_str().ok());
+    let headers = match InvocationHeaders::parse(header) {
+        Ok(h) => h,
+        Err(diag) => {
+            error!(error_code = %diag.error_code, "{}", diag.error_message);
+            return Outcome::Error(diag);
+        }
+    };
+    let diag = |code: &'static str, message: String| Diagnostic {
+        error_code: code.into(),
+        error_message: message,
+        request_id: headers.request_id.clone(),
+    };
+    let value: serde_json::Value = match serde_json::from_slice(&next.body) {
+        Ok(v) => v,
+        Err(e) => {
+            let msg = format!(
+                "the event is not JSON ({} bytes; line {} column {})",
+                next.body.len(),
+                e.line(),
+                e.column()
+            );
+            error!("{msg}");
+            return Outcome::Error(diag("EVENT_NOT_JSON", msg));
+        }
+    };
+    let ctx_vars =
+        match context_from_headers(headers.environ.as_deref(), headers.environment.as_deref()) {
+            Ok(v) => v,
+            Err(e) => {
+                warn!("ignoring the context header: {e}");
+                None
+            }
+        };
+    let (event, user_info) = Event::classify(value);
+    let identity = Identity::from_channels(ctx_vars.as_ref(), user_info.as_ref());
+    let is_http = event.is_http();
+    info!(
+        kind = if is_http { "http" } else { "call" },
+        identity = ?identity.source_channel,
+        time_limit_ms = headers.time_limit.as_millis() as u64,
+        "invocation start"
+    );
+    let ctx = Context {
+        request_id: headers.request_id.clone(),
+        memory_limit_in_mb: headers.memory_limit_in_mb,
+        time_limit: headers.time_limit,
+        deadline: received + headers.time_limit,
+        instance: instance.clone(),
+        identity,
+    };
+    let result = match AssertUnwindSafe(async { handler(event, ctx).await })
+        .catch_unwind()
+        .await
+    {
+        Ok(r) => r,
+        Err(payload) => {
+            return Outcome::Error(diag(
+                "HANDLER_PANIC",
+                format!("handler panicked: {}", panic_message(&*payload)),
+            ));
+        }
+    };
+    if let Err(e) = &result {
+        warn!(error = %e.error, errcode = ?e.errcode, status = e.status, "handler returned an error");
+    }
+    let body = match (is_http, &result) {
+        (false, Ok(v)) => serde_json::to_vec(v),
+        (false, Err(e)) => serde_json::to_vec(e),
+        (true, Ok(v)) => IntegratedResponse::json(200, v).and_then(|r| serde_json::to_vec(&r)),
+        (true, Err(e)) => serde_json::to_vec(&IntegratedResponse::from_error(e)),
+    };
+    match body {
+        Ok(b) if b.len() > MAX_PAYLOAD_BYTES => {
+            let msg = format!(
+                "the result is {} bytes; SCF's limit is {MAX_PAYLOAD_BYTES}",
+                b.len()
+            );
+            error!("{msg}");
+            Outcome::Error(diag("RESULT_TOO_LARGE", msg))
+        }
+        Ok(b) => Outcome::Response(b),
+        Err(e) => Outcome::Error(diag(
+            "SERIALIZE_FAILED",
+            format!("the result could not be serialised: {e}"),
+        )),
+    }
+}

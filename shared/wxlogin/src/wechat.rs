@@ -1,0 +1,307 @@
+//! WeChat server API client: `GET {WECHAT_API_BASE}/sns/jscode2session` (code2Session).
+//!
+//! Facts (`cloudbase-auth.md` §4.1, developers.weixin.qq.com `auth.code2Session`): query
+//! `appid, secret, js_code, grant_type=authorization_code`; answer `{openid, session_key,
+//! unionid?}` or `{errcode, errmsg}`; the body may arrive as `text/plain`, so it is read as text
+//! and then parsed as JSON whatever the header says. Only `errcode -1` (system busy) is worth a
+//! retry; a code is single-use and lives 5 minutes.
+//!
+//! Secrets: the AppSecret and the session_key are [`Secret`]s; request URLs (which carry the
+//! secret) are stripped from every error before it is formatted, and nothing here logs a URL.
+
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use tracing::{debug, warn};
+
+use crate::secret::Secret;
+
+/// Default API base.
+pub const DEFAULT_API_BASE: &str = "https://api.weixin.qq.com";
+/// Connect timeout, also capped by the time left in the invocation.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(1500);
+/// Time kept back from the invocation deadline for minting the ticket and posting the result.
+pub const DEADLINE_MARGIN: Duration = Duration::from_millis(250);
+/// An attempt (first or retry) is only started with at least this much time left.
+pub const MIN_ATTEMPT: Duration = Duration::from_millis(200);
+
+/// A successful code2Session answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The user's OPENID in this mini program.
+    pub openid: String,
+    /// UNIONID, when the mini program is bound to an open-platform account.
+    pub unionid: Option<String>,
+    /// session_key. Never log or return it.
+    pub session_key: Secret,
+}
+
+/// Why code2Session failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WxError {
+    /// Could not get an answer: connection error, timeout, HTTP 5xx, or no time left.
+    Unreachable(String),
+    /// WeChat answered with an `errcode` (after the one retry for `-1`).
+    Api {
+        /// `errcode`, e.g. 40029 (invalid code), 40163 (code used), 40226 (blocked), 45011 (quota), -1 (busy).
+        errcode: i64,
+        /// `errmsg` as WeChat sent it.
+        errmsg: String,
+    },
+    /// The answer was not usable JSON: HTML, empty, truncated, or no openid and no errcode.
+    BadResponse(String),
+}
+
+impl std::fmt::Display for WxError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WxError::Unreachable(m) => write!(f, "WeChat API unreachable: {m}"),
+            WxError::Api { errcode, errmsg } => write!(f, "WeChat API error {errcode}: {errmsg}"),
+            WxError::BadResponse(m) => write!(f, "WeChat API answer unusable: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for WxError {}
+
+impl WxError {
+    fn retryable(&self) -> bool {
+        matches!(
+            self,
+            WxError::Unreachable(_) | WxError::Api { errcode: -1, .. }
+        )
+    }
+}
+
+#[derive(Deserialize)]
+struct RawAnswer {
+    #[serde(default)]
+    errcode: Option<i64>,
+    #[serde(default)]
+    errmsg: Option<String>,
+    #[serde(default)]
+    openid: Option<String>,
+    #[serde(default)]
+    unionid: Option<String>,
+    #[serde(default)]
+    session_key: Option<Secret>,
+}
+
+/// Parse a jscode2session body (any content type).
+///
+/// # Errors
+/// [`WxError::Api`] for a non-zero `errcode`, [`WxError::BadResponse`] otherwise. Messages never
+/// include the body (it could hold a session_key).
+pub fn parse_answer(body: &[u8]) -> Result<Session, WxError> {
+    let text = String::from_utf8_lossy(body);
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(WxError::BadResponse("empty body".into()));
+    }
+    let raw: RawAnswer = serde_json::from_str(trimmed).map_err(|e| {
+        let what = if trimmed.starts_with('<') {
+            "HTML or XML instead of JSON"
+        } else {
+            "not JSON"
+        };
+        WxError::BadResponse(format!(
+            "{what} ({} bytes; line {} column {})",
+            body.len(),
+            e.line(),
+            e.column()
+        ))
+    })?;
+    if let Some(errcode) = raw.errcode.filter(|c| *c != 0) {
+        let errmsg: String = raw.errmsg.unwrap_or_default().chars().take(300).collect();
+        return Err(WxError::Api { errcode, errmsg });
+    }
+    let openid = raw
+        .openid
+        .filter(|o| !o.is_empty())
+        .ok_or_else(|| WxError::BadResponse("no openid and no errcode".into()))?;
+    Ok(Session {
+        openid,
+        unionid: raw.unionid.filter(|u| !u.is_empty()),
+        session_key: raw.session_key.unwrap_or_default(),
+    })
+}
+
+fn describe(e: reqwest::Error) -> String {
+    use std::error::Error as _;
+    let e = e.without_url();
+    let mut s = if e.is_timeout() {
+        "timed out".to_owned()
+    } else {
+        e.to_string()
+    };
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}
+
+/// A jscode2session client for one mini program.
+#[derive(Debug, Clone)]
+pub struct WeChatClient {
+    http: reqwest::Client,
+    base: String,
+    appid: String,
+    secret: Secret,
+}
+
+impl WeChatClient {
+    /// A client for `appid` / `secret` against `api_base` (e.g. [`DEFAULT_API_BASE`]).
+    ///
+    /// # Errors
+    /// When the HTTP client cannot be built (TLS setup).
+    pub fn new(appid: String, secret: Secret, api_base: &str) -> Result<Self, String> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .pool_idle_timeout(Duration::from_secs(50))
+            .build()
+            .map_err(describe)?;
+        Ok(WeChatClient {
+            http,
+            base: api_base.trim_end_matches('/').to_owned(),
+            appid,
+            secret,
+        })
+    }
+
+    /// The mini program AppID.
+    pub fn appid(&self) -> &str {
+        &self.appid
+    }
+
+    /// Exchange a `wx.login` code for the session, finishing before `deadline`
+    /// ([`DEADLINE_MARGIN`] is kept back). Retries once on errcode `-1` or a transport error when
+    /// at least [`MIN_ATTEMPT`] remains.
+    ///
+    /// # Errors
+    /// [`WxError`].
+    pub async fn code2session(&self, code: &str, deadline: Instant) -> Result<Session, WxError> {
+        let mut attempt = 1;
+        loop {
+            let budget = deadline
+                .saturating_duration_since(Instant::now())
+                .saturating_sub(DEADLINE_MARGIN);
+            if budget < MIN_ATTEMPT {
+                return Err(WxError::Unreachable(format!(
+                    "not enough time left in the invocation ({} ms) for a WeChat call",
+                    budget.as_millis()
+                )));
+            }
+            let result = self.attempt(code, budget).await;
+            match result {
+                Err(e) if attempt == 1 && e.retryable() => {
+                    warn!(attempt, "jscode2session failed, retrying once: {e}");
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn attempt(&self, code: &str, budget: Duration) -> Result<Session, WxError> {
+        let started = Instant::now();
+        let resp = self
+            .http
+            .get(format!("{}/sns/jscode2session", self.base))
+            .query(&[
+                ("appid", self.appid.as_str()),
+                ("secret", self.secret.expose()),
+                ("js_code", code),
+                ("grant_type", "authorization_code"),
+            ])
+            .timeout(budget)
+            .send()
+            .await
+            .map_err(|e| WxError::Unreachable(describe(e)))?;
+        let status = resp.status();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| WxError::Unreachable(describe(e)))?;
+        debug!(
+            status = status.as_u16(),
+            bytes = body.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "jscode2session answered"
+        );
+        if status.is_server_error() {
+            return Err(WxError::Unreachable(format!("HTTP {status}")));
+        }
+        if !status.is_success() {
+            return Err(WxError::BadResponse(format!("HTTP {status}")));
+        }
+        parse_answer(&body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_text_plain_json_answers() {
+        let s = parse_answer(br#"{"openid":"o1","session_key":"sk=="}"#).unwrap();
+        assert_eq!((s.openid.as_str(), s.unionid.as_deref()), ("o1", None));
+        assert!(!format!("{s:?}").contains("sk=="));
+        let s = parse_answer(br#"{"openid":"o1","session_key":"k","unionid":"u1","errcode":0}"#)
+            .unwrap();
+        assert_eq!(s.unionid.as_deref(), Some("u1"));
+    }
+
+    #[test]
+    fn maps_errors() {
+        assert_eq!(
+            parse_answer(br#"{"errcode":40029,"errmsg":"invalid code"}"#),
+            Err(WxError::Api {
+                errcode: 40029,
+                errmsg: "invalid code".into()
+            })
+        );
+        assert!(matches!(parse_answer(b""), Err(WxError::BadResponse(_))));
+        assert!(
+            matches!(parse_answer(b"<html>502</html>"), Err(WxError::BadResponse(m)) if m.contains("HTML"))
+        );
+        assert!(matches!(
+            parse_answer(br#"{"openid":"o1","sess"#),
+            Err(WxError::BadResponse(_))
+        ));
+        assert!(
+            matches!(parse_answer(br#"{"foo":1}"#), Err(WxError::BadResponse(m)) if m.contains("no openid"))
+        );
+        // A truncated body holding a session_key is not echoed.
+        let err = parse_answer(br#"{"session_key":"SECRETKEY","openid":"#).unwrap_err();
+        assert!(!err.to_string().contains("SECRETKEY"));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn unreachable_errors_never_show_the_secret() {
+        // A port nobody listens on: connection refused.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let client = WeChatClient::new(
+            "wxapp".into(),
+            Secret::new("TOPSECRET"),
+            &format!("http://127.0.0.1:{port}"),
+        )
+        .unwrap();
+        let err = client
+            .code2session("c", Instant::now() + Duration::from_secs(2))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, WxError::Unreachable(_)), "{err:?}");
+        assert!(!format!("{err} {err:?}").contains("TOPSECRET"), "{err}");
+        let err = client
+            .code2session("c", Instant::now() + Duration::from_millis(100))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("not enough time"), "{err}");
+    }
+}
