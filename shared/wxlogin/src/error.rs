@@ -22,12 +22,15 @@ use serde::Serialize;
 /// `WX_API_ERROR`, `MISCONFIGURED`, plus `BAD_REQUEST`, `METHOD_NOT_ALLOWED`, `UNAUTHENTICATED`,
 /// `WX_API_BAD_RESPONSE`, `INTERNAL`. A message never contains a secret (AppSecret, session_key,
 /// private key, WX_API_TOKEN, ticket) or the value of a setting.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FnError {
     /// Stable machine-readable code, e.g. `MISSING_CODE`.
     pub error: Cow<'static, str>,
     /// Human-readable explanation.
     pub message: String,
+    /// Extra top-level fields of the body, e.g. `success: false` (serialised after `message`).
+    #[serde(flatten, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub extra: serde_json::Map<String, serde_json::Value>,
     /// WeChat `errcode`, when the error came from a WeChat API answer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errcode: Option<i64>,
@@ -52,6 +55,7 @@ impl FnError {
         FnError {
             error: error.into(),
             message: message.into(),
+            extra: serde_json::Map::new(),
             errcode: None,
             errmsg: None,
             status,
@@ -101,6 +105,12 @@ impl FnError {
     pub fn with_wechat(mut self, errcode: i64, errmsg: impl Into<String>) -> Self {
         self.errcode = Some(errcode);
         self.errmsg = Some(errmsg.into());
+        self
+    }
+
+    /// Add an extra top-level field to the body.
+    pub fn with_field(mut self, key: &str, value: serde_json::Value) -> Self {
+        self.extra.insert(key.to_owned(), value);
         self
     }
 

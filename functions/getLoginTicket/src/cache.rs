@@ -1,0 +1,139 @@
+//! Per-instance cache of jscode2session outcomes, keyed by the SHA-256 of the code.
+//!
+//! A `wx.login` code is single-use: a second jscode2session call costs quota and answers 40163.
+//! When a client retries the same code (network hiccup, double tap), the cache answers with the
+//! first outcome instead. Only *final* outcomes are kept: a success, or a WeChat errcode other
+//! than -1 (busy) and 45011 (quota), which may succeed later. Entries live 5 minutes (a code's own
+//! lifetime); the cache holds at most [`CodeCache::CAPACITY`] entries. Codes themselves are not
+//! stored, only their hashes; no session_key is stored.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use wxlogin::FnError;
+
+/// `(openid, unionid)` or the error the first call produced.
+pub type Outcome = Result<(String, Option<String>), FnError>;
+
+/// Whether an outcome may be replayed for the same code.
+pub fn is_final(outcome: &Outcome) -> bool {
+    match outcome {
+        Ok(_) => true,
+        Err(e) => e.error == "WX_API_ERROR" && !matches!(e.errcode, Some(-1) | Some(45011)),
+    }
+}
+
+/// The cache. Not thread-safe by itself: one invocation runs at a time per instance.
+#[derive(Debug, Default)]
+pub struct CodeCache {
+    entries: HashMap<[u8; 32], (Instant, Outcome)>,
+}
+
+impl CodeCache {
+    /// How long an outcome is replayed: a code's lifetime.
+    pub const TTL: Duration = Duration::from_secs(5 * 60);
+    /// Maximum number of entries.
+    pub const CAPACITY: usize = 1024;
+
+    fn key(code: &str) -> [u8; 32] {
+        let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, code.as_bytes());
+        let mut k = [0u8; 32];
+        k.copy_from_slice(d.as_ref());
+        k
+    }
+
+    /// The outcome recorded for `code`, if younger than [`Self::TTL`] at `now`.
+    pub fn get(&mut self, code: &str, now: Instant) -> Option<Outcome> {
+        let key = Self::key(code);
+        match self.entries.get(&key) {
+            Some((at, outcome)) if now.saturating_duration_since(*at) < Self::TTL => {
+                Some(outcome.clone())
+            }
+            Some(_) => {
+                self.entries.remove(&key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Record an outcome. Expired entries go first; when still full, the oldest goes.
+    pub fn insert(&mut self, code: &str, outcome: Outcome, now: Instant) {
+        if self.entries.len() >= Self::CAPACITY {
+            self.entries
+                .retain(|_, (at, _)| now.saturating_duration_since(*at) < Self::TTL);
+        }
+        if self.entries.len() >= Self::CAPACITY
+            && let Some(oldest) = self
+                .entries
+                .iter()
+                .min_by_key(|(_, (at, _))| *at)
+                .map(|(k, _)| *k)
+        {
+            self.entries.remove(&oldest);
+        }
+        self.entries.insert(Self::key(code), (now, outcome));
+    }
+
+    /// Number of entries (expired ones included until evicted).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replays_within_ttl_only() {
+        let mut c = CodeCache::default();
+        let t0 = Instant::now();
+        c.insert("code-a", Ok(("o1".into(), None)), t0);
+        assert_eq!(
+            c.get("code-a", t0 + Duration::from_secs(299)),
+            Some(Ok(("o1".into(), None)))
+        );
+        assert_eq!(c.get("code-b", t0), None);
+        assert_eq!(c.get("code-a", t0 + CodeCache::TTL), None);
+        assert!(c.is_empty());
+    }
+
+    #[test]
+    fn bounded() {
+        let mut c = CodeCache::default();
+        let t0 = Instant::now();
+        for i in 0..CodeCache::CAPACITY + 10 {
+            c.insert(
+                &format!("code-{i}"),
+                Ok(("o".into(), None)),
+                t0 + Duration::from_millis(i as u64),
+            );
+        }
+        assert_eq!(c.len(), CodeCache::CAPACITY);
+        assert_eq!(c.get("code-0", t0), None, "the oldest went first");
+        assert!(
+            c.get(&format!("code-{}", CodeCache::CAPACITY + 9), t0)
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn only_final_outcomes() {
+        let api = |code| Err(FnError::new("WX_API_ERROR", 401, "x").with_wechat(code, "m"));
+        assert!(is_final(&Ok(("o".into(), None))));
+        assert!(is_final(&api(40029)));
+        assert!(!is_final(&api(-1)));
+        assert!(!is_final(&api(45011)));
+        assert!(!is_final(&Err(FnError::new(
+            "WX_API_UNREACHABLE",
+            502,
+            "x"
+        ))));
+    }
+}

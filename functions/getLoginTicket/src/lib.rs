@@ -1,0 +1,382 @@
+//! getLoginTicket: `{code}` from `wx.login` → WeChat `sns/jscode2session` → a CloudBase
+//! custom-login ticket → `{ticket, openid, unionid?}`.
+//!
+//! Input: `event.code` (callFunction), or a JSON body `{"code": "..."}` on `POST` (HTTP access
+//! service / API gateway; the body may be base64). The mini program then signs in with
+//! `auth.signInWithCustomTicket()`.
+//!
+//! Configuration (read once at init; a problem makes every call answer `MISCONFIGURED`, naming
+//! the setting and never its value): `WX_APPID`, `WX_SECRET`, `TCB_ENV` (else `SCF_NAMESPACE`),
+//! `WECHAT_API_BASE`, and the key (`TCB_CUSTOM_LOGIN_KEY` / `TCB_CUSTOM_LOGIN_KEY_FILE` /
+//! `tcb_custom_login.json` beside the bootstrap).
+
+mod cache;
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tracing::{error, info};
+use wxlogin::secret::Secret;
+use wxlogin::ticket::{CustomLoginKey, TicketError, TicketOptions, now_ms, resolve_env};
+use wxlogin::wechat::{DEFAULT_API_BASE, WeChatClient, WxError};
+use wxlogin::{Context, Event, FnError};
+
+pub use cache::CodeCache;
+
+/// Longest accepted `code`, bytes. Real codes are 32 characters.
+pub const MAX_CODE_BYTES: usize = 512;
+/// `Retry-After` sent with a 45011 (per-minute quota) answer, seconds.
+pub const QUOTA_RETRY_AFTER_SECS: u64 = 60;
+
+/// What a successful call returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoginResult {
+    /// `private_key_id/@@/<jwt>`, for `auth.signInWithCustomTicket()`. Lives 10 minutes.
+    pub ticket: String,
+    /// The user's OPENID (also the ticket's uid).
+    pub openid: String,
+    /// UNIONID, present only when WeChat gives it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unionid: Option<String>,
+}
+
+/// Environment configuration, read with envy.
+#[derive(Debug, Deserialize)]
+struct Config {
+    wx_appid: Option<String>,
+    wx_secret: Option<Secret>,
+    tcb_env: Option<String>,
+    wechat_api_base: Option<String>,
+}
+
+/// Everything built once at init.
+pub struct Login {
+    wechat: WeChatClient,
+    key: CustomLoginKey,
+    env: String,
+    cache: RefCell<CodeCache>,
+}
+
+/// The function's state: ready, or the configuration error every call answers with.
+pub type State = Result<Login, FnError>;
+
+/// Build the state from the process environment. Logs the outcome once (setting names only).
+pub fn init() -> State {
+    let code_dir = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("."));
+    let state = init_from(|k| std::env::var(k).ok(), &code_dir);
+    match &state {
+        Ok(login) => info!(
+            appid = login.wechat.appid(),
+            env = login.env,
+            key_bits = login.key.bits(),
+            "getLoginTicket configured"
+        ),
+        Err(e) => error!(error = %e.error, "getLoginTicket is misconfigured: {}", e.message),
+    }
+    state
+}
+
+fn missing(v: Option<String>) -> Option<String> {
+    v.filter(|s| !s.trim().is_empty())
+}
+
+/// [`init`] with an explicit environment lookup and code directory (for tests).
+pub fn init_from(lookup: impl Fn(&str) -> Option<String>, code_dir: &std::path::Path) -> State {
+    let vars: Vec<(String, String)> = ["WX_APPID", "WX_SECRET", "TCB_ENV", "WECHAT_API_BASE"]
+        .iter()
+        .filter_map(|k| lookup(k).map(|v| ((*k).to_owned(), v)))
+        .collect();
+    let config: Config = envy::from_iter(vars).map_err(|_| {
+        FnError::misconfigured("environment", "could not read the configuration variables")
+    })?;
+    let appid =
+        missing(config.wx_appid).ok_or_else(|| FnError::misconfigured("WX_APPID", "not set"))?;
+    let secret = config
+        .wx_secret
+        .filter(|s| !s.expose().trim().is_empty())
+        .ok_or_else(|| FnError::misconfigured("WX_SECRET", "not set"))?;
+    let base = missing(config.wechat_api_base).unwrap_or_else(|| DEFAULT_API_BASE.to_owned());
+    if !(base.starts_with("https://") || base.starts_with("http://")) {
+        return Err(FnError::misconfigured(
+            "WECHAT_API_BASE",
+            "must start with https:// or http://",
+        ));
+    }
+    let (key, _source) = CustomLoginKey::load(&lookup, code_dir)
+        .map_err(|e| FnError::misconfigured("TCB_CUSTOM_LOGIN_KEY", &e.to_string()))?;
+    let env = resolve_env(
+        config.tcb_env.as_deref(),
+        lookup("SCF_NAMESPACE").as_deref(),
+        key.env_id(),
+    )
+    .map_err(|e| FnError::misconfigured("TCB_ENV", &e.to_string()))?;
+    let wechat = WeChatClient::new(appid, secret, &base)
+        .map_err(|e| FnError::misconfigured("WECHAT_API_BASE", &format!("HTTP client: {e}")))?;
+    Ok(Login {
+        wechat,
+        key,
+        env,
+        cache: RefCell::new(CodeCache::default()),
+    })
+}
+
+/// The handler.
+pub async fn handle(state: &State, event: Event, ctx: Context) -> Result<LoginResult, FnError> {
+    let login = state.as_ref().map_err(Clone::clone)?;
+    let code = code_from(&event)?;
+    login.login(&code, &ctx).await
+}
+
+/// Pull and check `code` from a callFunction event or an HTTP POST body.
+///
+/// # Errors
+/// `405 METHOD_NOT_ALLOWED` (HTTP, not POST), `400 MISSING_CODE`, `400 BAD_REQUEST` (not an
+/// object, `code` not a string, over 512 bytes, control characters, bad body), `413`, `415`.
+pub fn code_from(event: &Event) -> Result<String, FnError> {
+    let body;
+    let data = match event {
+        Event::Call(v) => v,
+        Event::Http(h) => {
+            if h.method != "POST" {
+                return Err(FnError::method_not_allowed(&h.method, "POST"));
+            }
+            body = h.json_body::<Value>()?;
+            &body
+        }
+    };
+    let Value::Object(map) = data else {
+        return Err(FnError::bad_request(
+            "expected a JSON object {\"code\": \"...\"}",
+        ));
+    };
+    let code = match map.get("code") {
+        None | Some(Value::Null) => return Err(missing_code()),
+        Some(Value::String(s)) if s.trim().is_empty() => return Err(missing_code()),
+        Some(Value::String(s)) => s,
+        Some(_) => return Err(FnError::bad_request("code must be a string")),
+    };
+    if code.len() > MAX_CODE_BYTES {
+        return Err(FnError::bad_request(format!(
+            "code is longer than {MAX_CODE_BYTES} bytes"
+        )));
+    }
+    if code.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(FnError::bad_request(
+            "code contains whitespace or control characters",
+        ));
+    }
+    Ok(code.clone())
+}
+
+fn missing_code() -> FnError {
+    FnError::new(
+        "MISSING_CODE",
+        400,
+        "no code: pass the code from wx.login as {\"code\": \"...\"}",
+    )
+}
+
+/// Map a WeChat failure to the caller's error and HTTP status.
+pub fn wechat_error(e: WxError) -> FnError {
+    match e {
+        WxError::Unreachable(m) => FnError::new(
+            "WX_API_UNREACHABLE",
+            502,
+            format!("could not reach the WeChat API: {m}"),
+        ),
+        WxError::BadResponse(m) => FnError::new(
+            "WX_API_BAD_RESPONSE",
+            502,
+            format!("the WeChat API gave an unusable answer: {m}"),
+        ),
+        WxError::Api { errcode, errmsg } => {
+            let (status, message) = match errcode {
+                40029 | 40163 | 40226 => (
+                    401,
+                    "the login code is invalid, already used or blocked; call wx.login again",
+                ),
+                45011 => (
+                    429,
+                    "WeChat's per-minute quota is used up; retry after a minute",
+                ),
+                -1 => (502, "WeChat is busy; retry shortly"),
+                40013 | 40125 | 41002 | 41004 => (500, "WeChat rejected WX_APPID or WX_SECRET"),
+                _ => (502, "the WeChat API returned an error"),
+            };
+            let err = FnError::new("WX_API_ERROR", status, message).with_wechat(errcode, errmsg);
+            if errcode == 45011 {
+                err.with_retry_after(QUOTA_RETRY_AFTER_SECS)
+            } else {
+                err
+            }
+        }
+    }
+}
+
+impl Login {
+    /// Exchange `code` and mint a ticket. A code seen in the last 5 minutes gets the first answer
+    /// (a fresh ticket for the same openid, or the same error) without a second WeChat call.
+    pub async fn login(&self, code: &str, ctx: &Context) -> Result<LoginResult, FnError> {
+        let now = std::time::Instant::now();
+        let cached = self.cache.borrow_mut().get(code, now);
+        let (session, from_cache) = match cached {
+            Some(outcome) => (outcome, true),
+            None => {
+                let outcome = self
+                    .wechat
+                    .code2session(code, ctx.deadline)
+                    .await
+                    .map(|s| (s.openid, s.unionid))
+                    .map_err(wechat_error);
+                if cache::is_final(&outcome) {
+                    self.cache.borrow_mut().insert(
+                        code,
+                        outcome.clone(),
+                        std::time::Instant::now(),
+                    );
+                }
+                (outcome, false)
+            }
+        };
+        let (openid, unionid) = session?;
+        let ticket = self
+            .key
+            .mint(&openid, &self.env, now_ms(), TicketOptions::default())
+            .map_err(|e| match e {
+                TicketError::InvalidUid(_) => {
+                    FnError::internal("WeChat's openid is not a valid CloudBase uid")
+                }
+                TicketError::Signing(m) => {
+                    FnError::internal(format!("could not sign the ticket: {m}"))
+                }
+                other => FnError::misconfigured("TCB_ENV", &other.to_string()),
+            })?;
+        info!(from_cache, unionid = unionid.is_some(), "ticket issued");
+        Ok(LoginResult {
+            ticket,
+            openid,
+            unionid,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn call(v: Value) -> Event {
+        Event::classify(v).0
+    }
+
+    fn http(method: &str, body: &str) -> Event {
+        call(
+            json!({"httpMethod": method, "path": "/login", "headers": {"content-type": "application/json"}, "body": body, "isBase64Encoded": false}),
+        )
+    }
+
+    #[test]
+    fn code_extraction() {
+        assert_eq!(code_from(&call(json!({"code": "abc"}))).unwrap(), "abc");
+        assert_eq!(
+            code_from(&http("POST", r#"{"code":"abc"}"#)).unwrap(),
+            "abc"
+        );
+        let err = |e: Event| {
+            let e = code_from(&e).unwrap_err();
+            (e.error.into_owned(), e.status)
+        };
+        assert_eq!(err(call(json!({}))), ("MISSING_CODE".into(), 400));
+        assert_eq!(err(call(json!({"code": ""}))), ("MISSING_CODE".into(), 400));
+        assert_eq!(err(call(json!({"code": 5}))), ("BAD_REQUEST".into(), 400));
+        assert_eq!(
+            err(call(json!({"code": {"a": 1}}))),
+            ("BAD_REQUEST".into(), 400)
+        );
+        assert_eq!(err(call(json!(null))), ("BAD_REQUEST".into(), 400));
+        assert_eq!(err(call(json!(["code"]))), ("BAD_REQUEST".into(), 400));
+        assert_eq!(
+            err(call(json!({"code": "a\u{0}b"}))),
+            ("BAD_REQUEST".into(), 400)
+        );
+        assert_eq!(
+            err(call(json!({"code": "x".repeat(513)}))),
+            ("BAD_REQUEST".into(), 400)
+        );
+        assert_eq!(err(http("GET", "")), ("METHOD_NOT_ALLOWED".into(), 405));
+        assert_eq!(err(http("POST", "{nope")), ("BAD_REQUEST".into(), 400));
+        assert_eq!(err(http("POST", "{}")), ("MISSING_CODE".into(), 400));
+    }
+
+    #[test]
+    fn wechat_error_statuses() {
+        let api = |errcode| {
+            wechat_error(WxError::Api {
+                errcode,
+                errmsg: "m".into(),
+            })
+        };
+        for code in [40029, 40163, 40226] {
+            assert_eq!((api(code).status, api(code).errcode), (401, Some(code)));
+        }
+        assert_eq!(
+            (api(45011).status, api(45011).retry_after_secs),
+            (429, Some(60))
+        );
+        assert_eq!(api(-1).status, 502);
+        assert_eq!(api(40125).status, 500);
+        assert_eq!(
+            wechat_error(WxError::Unreachable("x".into())).error,
+            "WX_API_UNREACHABLE"
+        );
+        assert_eq!(wechat_error(WxError::BadResponse("x".into())).status, 502);
+    }
+
+    #[test]
+    fn misconfiguration_names_the_setting_not_the_value() {
+        let dir = std::env::temp_dir();
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let msg = |s: State| s.err().map(|e| (e.error.into_owned(), e.message)).unwrap();
+        let (code, m) = msg(init_from(env(&[("WX_SECRET", "s3cr3t-value")]), &dir));
+        assert_eq!(code, "MISCONFIGURED");
+        assert!(m.starts_with("WX_APPID"), "{m}");
+        let (_, m) = msg(init_from(
+            env(&[("WX_APPID", "wx1"), ("WX_SECRET", "  ")]),
+            &dir,
+        ));
+        assert!(m.starts_with("WX_SECRET"), "{m}");
+        let (_, m) = msg(init_from(
+            env(&[
+                ("WX_APPID", "wx1"),
+                ("WX_SECRET", "s3cr3t-value"),
+                ("TCB_CUSTOM_LOGIN_KEY", "{not json s3cr3t"),
+            ]),
+            &dir,
+        ));
+        assert!(
+            m.starts_with("TCB_CUSTOM_LOGIN_KEY") && !m.contains("s3cr3t"),
+            "{m}"
+        );
+        let (_, m) = msg(init_from(
+            env(&[
+                ("WX_APPID", "wx1"),
+                ("WX_SECRET", "s3cr3t-value"),
+                ("WECHAT_API_BASE", "ftp://x"),
+            ]),
+            &dir,
+        ));
+        assert!(m.starts_with("WECHAT_API_BASE"), "{m}");
+    }
+}

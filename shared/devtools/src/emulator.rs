@@ -1,0 +1,485 @@
+//! A local SCF runtime-API emulator and a runner that starts a real `bootstrap` against it.
+//!
+//! Like SCF where it matters (`scf-runtime.md` §1.3):
+//! - `POST /runtime/init/ready` with an empty body is rejected (400);
+//! - `GET /runtime/invocation/next` blocks until there is an event; a repeated GET during one
+//!   invocation returns the same event; headers `request_id`, `memory_limit_in_mb`,
+//!   `time_limit_in_ms` are sent lower-case (plus any extra headers, e.g. `environ`);
+//! - the first `/response` or `/error` is final: a second result is rejected (400);
+//! - a result over 6 MB is refused (413) and the invocation fails;
+//! - the init timeout (ready not called) and the exec timeout (no result) kill the bootstrap.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tokio::io::{AsyncBufReadExt as _, BufReader};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
+
+/// SCF's limit on a synchronous response, bytes.
+pub const RESULT_LIMIT: usize = 6 * 1024 * 1024;
+
+/// Emulated function settings.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// `memory_limit_in_mb` header.
+    pub memory_limit_in_mb: u32,
+    /// Exec timeout: `time_limit_in_ms` header, and when the bootstrap is killed.
+    pub time_limit: Duration,
+    /// Init timeout: how long the bootstrap has to call `/runtime/init/ready`.
+    pub init_timeout: Duration,
+    /// `SCF_FUNCTIONNAME`.
+    pub function_name: String,
+    /// `SCF_NAMESPACE` (the CloudBase env id).
+    pub namespace: String,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            memory_limit_in_mb: 128,
+            time_limit: Duration::from_secs(3),
+            init_timeout: Duration::from_secs(10),
+            function_name: "function".into(),
+            namespace: "local-dev-env".into(),
+        }
+    }
+}
+
+/// How an invocation ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The bootstrap posted `/runtime/invocation/response` with this body.
+    Response(Vec<u8>),
+    /// The bootstrap posted `/runtime/invocation/error` with this body (or its result was refused).
+    Error(Vec<u8>),
+    /// No result within the exec timeout; the bootstrap was killed.
+    Timeout,
+    /// The bootstrap exited during the invocation.
+    Crashed(String),
+}
+
+impl Outcome {
+    /// The body as JSON, for `Response` and `Error`.
+    pub fn json(&self) -> Option<serde_json::Value> {
+        match self {
+            Outcome::Response(b) | Outcome::Error(b) => serde_json::from_slice(b).ok(),
+            _ => None,
+        }
+    }
+}
+
+struct Invocation {
+    request_id: String,
+    event: Vec<u8>,
+    headers: Vec<(String, String)>,
+    reply: Option<oneshot::Sender<Outcome>>,
+}
+
+#[derive(Default)]
+struct Inner {
+    ready: bool,
+    queue: VecDeque<Invocation>,
+    current: Option<Invocation>,
+    rejected: Vec<String>,
+    next_id: u64,
+}
+
+struct Shared {
+    inner: Mutex<Inner>,
+    changed: Notify,
+    config: EmulatorConfig,
+}
+
+/// The runtime-API server. Dropping it stops the server.
+pub struct Emulator {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn ready(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    if body.is_empty() {
+        s.inner
+            .lock()
+            .unwrap()
+            .rejected
+            .push("empty /runtime/init/ready body".into());
+        return (StatusCode::BAD_REQUEST, "ready body must not be empty").into_response();
+    }
+    s.inner.lock().unwrap().ready = true;
+    s.changed.notify_waiters();
+    (StatusCode::OK, "ok").into_response()
+}
+
+async fn next(State(s): State<Arc<Shared>>) -> Response {
+    loop {
+        let notified = s.changed.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        {
+            let mut inner = s.inner.lock().unwrap();
+            if inner.current.is_none()
+                && let Some(inv) = inner.queue.pop_front()
+            {
+                inner.current = Some(inv);
+            }
+            if let Some(inv) = &inner.current {
+                let mut resp = (StatusCode::OK, inv.event.clone()).into_response();
+                let h = resp.headers_mut();
+                let cfg = &s.config;
+                let mut put = |k: &str, v: &str| {
+                    if let (Ok(k), Ok(v)) = (
+                        HeaderName::try_from(k.to_ascii_lowercase()),
+                        HeaderValue::from_str(v),
+                    ) {
+                        h.insert(k, v);
+                    }
+                };
+                put("request_id", &inv.request_id);
+                put("memory_limit_in_mb", &cfg.memory_limit_in_mb.to_string());
+                put("time_limit_in_ms", &cfg.time_limit.as_millis().to_string());
+                for (k, v) in &inv.headers {
+                    put(k, v);
+                }
+                return resp;
+            }
+        }
+        notified.await;
+    }
+}
+
+fn finish(s: &Shared, body: Bytes, as_error: bool) -> Response {
+    let mut inner = s.inner.lock().unwrap();
+    let Some(mut inv) = inner.current.take() else {
+        inner
+            .rejected
+            .push("a result with no invocation in flight (or a second result)".into());
+        return (
+            StatusCode::BAD_REQUEST,
+            "no invocation in flight; a result is final",
+        )
+            .into_response();
+    };
+    let reply = inv.reply.take();
+    drop(inner);
+    s.changed.notify_waiters();
+    let (status, outcome) = if body.len() > RESULT_LIMIT {
+        let msg = format!(
+            r#"{{"errorCode":"RESULT_TOO_LARGE","errorMessage":"the emulator refused a {}-byte result (limit {RESULT_LIMIT})"}}"#,
+            body.len()
+        );
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Outcome::Error(msg.into_bytes()),
+        )
+    } else if as_error {
+        (StatusCode::OK, Outcome::Error(body.to_vec()))
+    } else {
+        (StatusCode::OK, Outcome::Response(body.to_vec()))
+    };
+    if let Some(reply) = reply {
+        let _ = reply.send(outcome);
+    }
+    (status, "ok").into_response()
+}
+
+async fn response(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    finish(&s, body, false)
+}
+
+async fn error(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    finish(&s, body, true)
+}
+
+impl Emulator {
+    /// Start on `127.0.0.1`, a free port.
+    ///
+    /// # Errors
+    /// When the port cannot be bound.
+    pub async fn start(config: EmulatorConfig) -> std::io::Result<Self> {
+        let shared = Arc::new(Shared {
+            inner: Mutex::default(),
+            changed: Notify::new(),
+            config,
+        });
+        let app = axum::Router::new()
+            .route("/runtime/init/ready", post(ready))
+            .route("/runtime/invocation/next", get(next))
+            .route("/runtime/invocation/response", post(response))
+            .route("/runtime/invocation/error", post(error))
+            .layer(DefaultBodyLimit::max(4 * RESULT_LIMIT))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Emulator { addr, shared, task })
+    }
+
+    /// The port, for `SCF_RUNTIME_API_PORT`.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Has the bootstrap called `/runtime/init/ready`?
+    pub fn is_ready(&self) -> bool {
+        self.shared.inner.lock().unwrap().ready
+    }
+
+    /// Requests the emulator rejected (empty ready body, second result, ...), for tests.
+    pub fn rejected(&self) -> Vec<String> {
+        self.shared.inner.lock().unwrap().rejected.clone()
+    }
+
+    /// Queue an event with extra `/next` headers; the receiver gets the outcome.
+    pub fn enqueue(
+        &self,
+        event: Vec<u8>,
+        headers: Vec<(String, String)>,
+    ) -> (String, oneshot::Receiver<Outcome>) {
+        let (tx, rx) = oneshot::channel();
+        let mut inner = self.shared.inner.lock().unwrap();
+        inner.next_id += 1;
+        let request_id = format!("local-{:04}-{:08x}", inner.next_id, rand::random::<u32>());
+        inner.queue.push_back(Invocation {
+            request_id: request_id.clone(),
+            event,
+            headers,
+            reply: Some(tx),
+        });
+        drop(inner);
+        self.shared.changed.notify_waiters();
+        (request_id, rx)
+    }
+
+    /// Drop the in-flight invocation (after a timeout or crash).
+    fn abandon(&self) {
+        self.shared.inner.lock().unwrap().current = None;
+    }
+}
+
+/// How the bootstrap process ended.
+pub type ExitInfo = String;
+
+/// A bootstrap process started against an [`Emulator`].
+pub struct Runner {
+    /// The runtime-API emulator it talks to.
+    pub emulator: Emulator,
+    config: EmulatorConfig,
+    pid: u32,
+    logs: Arc<Mutex<String>>,
+    exit: watch::Receiver<Option<ExitInfo>>,
+    kill: mpsc::UnboundedSender<()>,
+}
+
+/// Why a bootstrap did not get ready.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitFailure {
+    /// What happened.
+    pub reason: String,
+    /// Everything it logged.
+    pub logs: String,
+}
+
+fn pump<R: tokio::io::AsyncRead + Unpin + Send + 'static>(
+    r: R,
+    logs: Arc<Mutex<String>>,
+    echo: bool,
+) {
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(r).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if echo {
+                eprintln!("{line}");
+            }
+            let mut l = logs.lock().unwrap();
+            l.push_str(&line);
+            l.push('\n');
+        }
+    });
+}
+
+impl Runner {
+    /// Start `bootstrap` with an SCF-like environment plus `env`, and wait for ready.
+    /// With `echo_logs` the bootstrap's stdout and stderr are copied to our stderr as they come;
+    /// they are always kept for [`Runner::logs`].
+    ///
+    /// # Errors
+    /// [`InitFailure`] when it cannot start, exits, or misses the init timeout (it is killed).
+    pub async fn start(
+        bootstrap: &Path,
+        env: &[(String, String)],
+        config: EmulatorConfig,
+        echo_logs: bool,
+    ) -> Result<Runner, InitFailure> {
+        let fail = |reason: String| InitFailure {
+            reason,
+            logs: String::new(),
+        };
+        let emulator = Emulator::start(config.clone())
+            .await
+            .map_err(|e| fail(format!("emulator: {e}")))?;
+        let code_dir = bootstrap
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let mut cmd = tokio::process::Command::new(bootstrap);
+        cmd.env_clear()
+            .current_dir(&code_dir)
+            .env(
+                "PATH",
+                std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()),
+            )
+            .env("SCF_RUNTIME_API", "127.0.0.1")
+            .env("SCF_RUNTIME_API_PORT", emulator.port().to_string())
+            .env("_HANDLER", "index.main")
+            .env("SCF_FUNCTIONNAME", &config.function_name)
+            .env("SCF_FUNCTIONVERSION", "$LATEST")
+            .env("SCF_NAMESPACE", &config.namespace)
+            .env("TENCENTCLOUD_REGION", "ap-shanghai")
+            .env("TENCENTCLOUD_RUNENV", "SCF")
+            .env("TENCENTCLOUD_APPID", "1250000000")
+            .env("USER_CODE_ROOT", &code_dir)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| fail(format!("cannot start {}: {e}", bootstrap.display())))?;
+        let pid = child.id().unwrap_or(0);
+        let logs = Arc::new(Mutex::new(String::new()));
+        if let Some(out) = child.stdout.take() {
+            pump(out, logs.clone(), echo_logs);
+        }
+        if let Some(err) = child.stderr.take() {
+            pump(err, logs.clone(), echo_logs);
+        }
+        let (exit_tx, exit) = watch::channel(None);
+        let (kill, mut kill_rx) = mpsc::unbounded_channel::<()>();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    status = child.wait() => {
+                        let info = match status {
+                            Ok(s) => s.to_string(),
+                            Err(e) => format!("wait failed: {e}"),
+                        };
+                        let _ = exit_tx.send(Some(info));
+                        return;
+                    }
+                    Some(()) = kill_rx.recv() => { let _ = child.start_kill(); }
+                }
+            }
+        });
+        let runner = Runner {
+            emulator,
+            config,
+            pid,
+            logs,
+            exit,
+            kill,
+        };
+        let started = Instant::now();
+        loop {
+            if runner.emulator.is_ready() {
+                return Ok(runner);
+            }
+            if let Some(status) = runner.exit.borrow().clone() {
+                return Err(InitFailure {
+                    reason: format!("bootstrap exited before ready: {status}"),
+                    logs: runner.logs(),
+                });
+            }
+            if started.elapsed() > runner.config.init_timeout {
+                runner.kill_now();
+                let _ = runner.wait_exit(Duration::from_secs(2)).await;
+                return Err(InitFailure {
+                    reason: format!(
+                        "init timeout: no /runtime/init/ready within {:?}; bootstrap killed",
+                        runner.config.init_timeout
+                    ),
+                    logs: runner.logs(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    /// Deliver one event (raw bytes) with extra `/next` headers and wait for the outcome, at most
+    /// the exec timeout (then the bootstrap is killed, like SCF does).
+    pub async fn invoke_raw(&self, event: Vec<u8>, headers: Vec<(String, String)>) -> Outcome {
+        let (_id, rx) = self.emulator.enqueue(event, headers);
+        let mut exit = self.exit.clone();
+        tokio::select! {
+            r = rx => r.unwrap_or(Outcome::Crashed("emulator dropped the invocation".into())),
+            _ = tokio::time::sleep(self.config.time_limit) => {
+                self.emulator.abandon();
+                self.kill_now();
+                Outcome::Timeout
+            }
+            _ = exit.wait_for(Option::is_some) => {
+                self.emulator.abandon();
+                Outcome::Crashed(self.exit.borrow().clone().unwrap_or_default())
+            }
+        }
+    }
+
+    /// [`Runner::invoke_raw`] with a JSON event and no extra headers.
+    pub async fn invoke(&self, event: &serde_json::Value) -> Outcome {
+        self.invoke_raw(event.to_string().into_bytes(), Vec::new())
+            .await
+    }
+
+    /// Everything the bootstrap has logged so far (stdout and stderr).
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().clone()
+    }
+
+    /// Send SIGTERM.
+    pub fn sigterm(&self) {
+        if self.pid != 0 && self.exit.borrow().is_none() {
+            // SAFETY: plain kill(2) on our own child's pid.
+            unsafe {
+                libc::kill(self.pid as libc::pid_t, libc::SIGTERM);
+            }
+        }
+    }
+
+    fn kill_now(&self) {
+        let _ = self.kill.send(());
+    }
+
+    /// Wait up to `timeout` for the process to exit; its status text, or `None` if still running.
+    pub async fn wait_exit(&self, timeout: Duration) -> Option<ExitInfo> {
+        let mut exit = self.exit.clone();
+        let _ = tokio::time::timeout(timeout, exit.wait_for(Option::is_some)).await;
+        exit.borrow().clone()
+    }
+
+    /// SIGTERM, then kill after 3 s. Returns the exit status text.
+    pub async fn shutdown(self) -> Option<ExitInfo> {
+        self.sigterm();
+        if let Some(s) = self.wait_exit(Duration::from_secs(3)).await {
+            return Some(s);
+        }
+        self.kill_now();
+        self.wait_exit(Duration::from_secs(2)).await
+    }
+}

@@ -1,0 +1,224 @@
+//! A local mock of WeChat's `GET /sns/jscode2session`, for `scripts/invoke` and the tests.
+//!
+//! Answers are `text/plain` JSON, like the real API. It checks `appid`, `secret` and
+//! `grant_type`, and behaves like WeChat for a code used twice: the second use answers 40163.
+//!
+//! Behaviour by code (documented in the README):
+//!
+//! | code | answer |
+//! |---|---|
+//! | `err-40029` | `{"errcode":40029,"errmsg":"invalid code"}` |
+//! | `err-40163` | `{"errcode":40163,"errmsg":"code been used"}` |
+//! | `err-40226` | `{"errcode":40226,"errmsg":"code blocked"}` |
+//! | `err-45011` | `{"errcode":45011,"errmsg":"api minute-quota reach limit"}` |
+//! | `err--1` | `{"errcode":-1,"errmsg":"system error"}` every time |
+//! | `busy-once...` | `-1` on the first call, success after |
+//! | `union...` | success with a `unionid` |
+//! | `slow-<ms>...` | waits `<ms>` milliseconds, then success |
+//! | `http-500` | HTTP 500 with an HTML page |
+//! | `html` | HTTP 200 with an HTML page |
+//! | `empty` | HTTP 200, empty body |
+//! | `no-openid` | `{"session_key":"..."}` without openid or errcode |
+//! | anything else | success: `{"openid", "session_key"}`; a second use of the same code → 40163 |
+//!
+//! The openid is stable per *user*: the part of the code before the first `.` (so `alice.1` and
+//! `alice.2` are the same user), hashed with the appid.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use base64::Engine as _;
+
+/// Marker inside every mock session_key, so tests can assert it never leaks.
+pub const SESSION_KEY_MARKER: &str = "MOCKSESSIONKEY";
+
+#[derive(Default)]
+struct Calls {
+    by_code: HashMap<String, u32>,
+    total: u32,
+}
+
+struct Shared {
+    appid: String,
+    secret: String,
+    calls: Mutex<Calls>,
+}
+
+/// A running mock. Dropping it stops the server.
+pub struct MockWeChat {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for MockWeChat {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The openid the mock gives for `code` under `appid`.
+pub fn openid_for(appid: &str, code: &str) -> String {
+    let user = code.split('.').next().unwrap_or(code);
+    let d = aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        format!("{appid}|{user}").as_bytes(),
+    );
+    let b = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(d.as_ref());
+    format!("o{}", &b[..27])
+}
+
+/// The unionid the mock gives for `union...` codes.
+pub fn unionid_for(appid: &str, code: &str) -> String {
+    format!("u{}", &openid_for(appid, code)[1..])
+}
+
+fn text(status: StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/plain")], body).into_response()
+}
+
+fn errcode(code: i64, msg: &str) -> Response {
+    text(
+        StatusCode::OK,
+        format!(r#"{{"errcode":{code},"errmsg":"{msg}, hints: [ req_id: mock ]"}}"#),
+    )
+}
+
+async fn jscode2session(
+    State(s): State<Arc<Shared>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let code = q.get("js_code").cloned().unwrap_or_default();
+    let seen = {
+        let mut calls = s.calls.lock().unwrap();
+        calls.total += 1;
+        let n = calls.by_code.entry(code.clone()).or_default();
+        *n += 1;
+        *n
+    };
+    if q.get("appid") != Some(&s.appid) {
+        return errcode(40013, "invalid appid");
+    }
+    if q.get("secret") != Some(&s.secret) {
+        return errcode(40125, "invalid appsecret");
+    }
+    if q.get("grant_type").map(String::as_str) != Some("authorization_code") {
+        return errcode(40002, "invalid grant_type");
+    }
+    if code.is_empty() {
+        return errcode(41008, "missing code");
+    }
+    match code.as_str() {
+        "err-40029" => return errcode(40029, "invalid code"),
+        "err-40163" => return errcode(40163, "code been used"),
+        "err-40226" => return errcode(40226, "code blocked"),
+        "err-45011" => {
+            return errcode(
+                45011,
+                "api minute-quota reach limit  mustslower  retry next minute",
+            );
+        }
+        "err--1" => return errcode(-1, "system error"),
+        "http-500" => {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                [(header::CONTENT_TYPE, "text/html")],
+                "<html><body>500 Internal Server Error</body></html>",
+            )
+                .into_response();
+        }
+        "html" => {
+            return (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "text/html")],
+                "<html><body>maintenance</body></html>",
+            )
+                .into_response();
+        }
+        "empty" => return text(StatusCode::OK, String::new()),
+        "no-openid" => {
+            return text(
+                StatusCode::OK,
+                format!(r#"{{"session_key":"{SESSION_KEY_MARKER}"}}"#),
+            );
+        }
+        _ => {}
+    }
+    if code.starts_with("busy-once") && seen == 1 {
+        return errcode(-1, "system error");
+    }
+    if let Some(ms) = code
+        .strip_prefix("slow-")
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|d| d.parse::<u64>().ok())
+    {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    // WeChat: a code is single-use. (busy-once's first call failed, so its first success is call 2.)
+    let first_success = if code.starts_with("busy-once") { 2 } else { 1 };
+    if seen > first_success {
+        return errcode(40163, "code been used");
+    }
+    let openid = openid_for(&s.appid, &code);
+    let session_key = format!("{SESSION_KEY_MARKER}{}==", &openid[1..9]);
+    let body = if code.starts_with("union") {
+        format!(
+            r#"{{"session_key":"{session_key}","openid":"{openid}","unionid":"{}"}}"#,
+            unionid_for(&s.appid, &code)
+        )
+    } else {
+        format!(r#"{{"session_key":"{session_key}","openid":"{openid}"}}"#)
+    };
+    text(StatusCode::OK, body)
+}
+
+impl MockWeChat {
+    /// Start on `127.0.0.1`, a free port, expecting `appid` / `secret`.
+    ///
+    /// # Errors
+    /// When the port cannot be bound.
+    pub async fn start(appid: &str, secret: &str) -> std::io::Result<Self> {
+        let shared = Arc::new(Shared {
+            appid: appid.into(),
+            secret: secret.into(),
+            calls: Mutex::default(),
+        });
+        let app = axum::Router::new()
+            .route("/sns/jscode2session", get(jscode2session))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(MockWeChat { addr, shared, task })
+    }
+
+    /// `http://127.0.0.1:PORT`, for `WECHAT_API_BASE`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// How many times `code` was asked for.
+    pub fn calls(&self, code: &str) -> u32 {
+        self.shared
+            .calls
+            .lock()
+            .unwrap()
+            .by_code
+            .get(code)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Calls in total.
+    pub fn total_calls(&self) -> u32 {
+        self.shared.calls.lock().unwrap().total
+    }
+}
