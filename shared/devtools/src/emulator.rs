@@ -283,6 +283,7 @@ pub struct Runner {
     config: EmulatorConfig,
     pid: u32,
     logs: Arc<Mutex<String>>,
+    pumps: Vec<tokio::task::JoinHandle<()>>,
     exit: watch::Receiver<Option<ExitInfo>>,
     kill: mpsc::UnboundedSender<()>,
 }
@@ -300,7 +301,7 @@ fn pump<R: tokio::io::AsyncRead + Unpin + Send + 'static>(
     r: R,
     logs: Arc<Mutex<String>>,
     echo: bool,
-) {
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut lines = BufReader::new(r).lines();
         while let Ok(Some(line)) = lines.next_line().await {
@@ -311,7 +312,7 @@ fn pump<R: tokio::io::AsyncRead + Unpin + Send + 'static>(
             l.push_str(&line);
             l.push('\n');
         }
-    });
+    })
 }
 
 impl Runner {
@@ -365,11 +366,12 @@ impl Runner {
             .map_err(|e| fail(format!("cannot start {}: {e}", bootstrap.display())))?;
         let pid = child.id().unwrap_or(0);
         let logs = Arc::new(Mutex::new(String::new()));
+        let mut pumps = Vec::new();
         if let Some(out) = child.stdout.take() {
-            pump(out, logs.clone(), echo_logs);
+            pumps.push(pump(out, logs.clone(), echo_logs));
         }
         if let Some(err) = child.stderr.take() {
-            pump(err, logs.clone(), echo_logs);
+            pumps.push(pump(err, logs.clone(), echo_logs));
         }
         let (exit_tx, exit) = watch::channel(None);
         let (kill, mut kill_rx) = mpsc::unbounded_channel::<()>();
@@ -393,6 +395,7 @@ impl Runner {
             config,
             pid,
             logs,
+            pumps,
             exit,
             kill,
         };
@@ -475,11 +478,20 @@ impl Runner {
 
     /// SIGTERM, then kill after 3 s. Returns the exit status text.
     pub async fn shutdown(self) -> Option<ExitInfo> {
+        self.stop().await.0
+    }
+
+    /// As [`Runner::shutdown`], also returning every log line, read to the end of the pipes.
+    pub async fn stop(mut self) -> (Option<ExitInfo>, String) {
         self.sigterm();
-        if let Some(s) = self.wait_exit(Duration::from_secs(3)).await {
-            return Some(s);
+        let mut status = self.wait_exit(Duration::from_secs(3)).await;
+        if status.is_none() {
+            self.kill_now();
+            status = self.wait_exit(Duration::from_secs(2)).await;
         }
-        self.kill_now();
-        self.wait_exit(Duration::from_secs(2)).await
+        for p in self.pumps.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_secs(2), p).await;
+        }
+        (status, self.logs())
     }
 }

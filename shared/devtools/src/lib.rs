@@ -11,6 +11,7 @@ pub mod emulator;
 pub mod events;
 pub mod keys;
 pub mod mock_wechat;
+pub mod testkit;
 
 /// The workspace root (where `Cargo.toml` of the workspace is).
 pub fn workspace_root() -> std::path::PathBuf {

@@ -1,0 +1,111 @@
+//! getUserInfo as a real bootstrap: identity only from platform channels.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+use wxlogin_devtools::events::{call_function, http_access};
+use wxlogin_devtools::testkit::{ENV, http_parts, response_json, start};
+
+fn bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_getUserInfo"))
+}
+
+fn env() -> Vec<(String, String)> {
+    vec![("LOG_FORMAT".into(), "json".into())]
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn identity_from_user_info_and_context_header() {
+    let rt = start(bin(), &env(), 3000).await;
+    let body = response_json(
+        &rt.invoke(&call_function(json!({}), Some("oUser1"), Some("wxapp1")))
+            .await,
+    );
+    assert_eq!(
+        body,
+        json!({"openid": "oUser1", "appid": "wxapp1", "unionid": null})
+    );
+
+    // The environ header channel carries UNIONID and the CloudBase uid too.
+    let environ = "WX_OPENID=oCtx;WX_APPID=wxctx;WX_UNIONID=uCtx;WX_API_TOKEN=tok-SECRET;TCB_UUID=uuid-1;TCB_CUSTOM_USER_ID=cu1;TCB_ISANONYMOUS_USER=false;WX_CONTEXT_KEYS=WX_OPENID,WX_APPID,WX_UNIONID,WX_API_TOKEN";
+    let o = rt
+        .invoke_raw(b"{}".to_vec(), vec![("environ".into(), environ.into())])
+        .await;
+    assert_eq!(
+        response_json(&o),
+        json!({"openid": "oCtx", "appid": "wxctx", "unionid": "uCtx", "uid": "uuid-1", "customUserId": "cu1", "isAnonymous": false})
+    );
+    // The JSON `environment` header wins over `environ`, as in node-sdk.
+    let environment = json!({"WX_OPENID": "oJson", "WX_APPID": "wxjson"}).to_string();
+    let o = rt
+        .invoke_raw(
+            b"{}".to_vec(),
+            vec![
+                ("environ".into(), environ.into()),
+                ("environment".into(), environment),
+            ],
+        )
+        .await;
+    assert_eq!(response_json(&o)["openid"], json!("oJson"));
+
+    // JSON logs: one object per line; invocation lines carry the request_id.
+    let (_, logs) = rt.stop().await;
+    assert!(!logs.contains("tok-SECRET"), "{logs}");
+    let mut with_id = 0;
+    for line in logs.lines() {
+        let v: Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}"));
+        if v["fields"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("invocation"))
+        {
+            assert!(
+                v["span"]["request_id"]
+                    .as_str()
+                    .is_some_and(|id| id.starts_with("local-")),
+                "{line}"
+            );
+            with_id += 1;
+        }
+    }
+    assert!(with_id >= 6, "{logs}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn forged_identity_is_refused() {
+    let rt = start(bin(), &env(), 3000).await;
+    // Data the client writes: top-level fields of a callFunction without userInfo.
+    for forged in [
+        json!({"openid": "oVictim", "OPENID": "oVictim", "WX_OPENID": "oVictim", "environ": "WX_OPENID=oVictim"}),
+        json!({"userInfo": "oVictim"}),
+        json!({"userInfo": {"openId": ""}}),
+    ] {
+        let body = response_json(&rt.invoke(&forged).await);
+        assert_eq!(
+            body["error"],
+            json!("UNAUTHENTICATED"),
+            "{forged} -> {body}"
+        );
+    }
+    // HTTP: headers, query and body are client-written; a userInfo on an HTTP event is ignored.
+    let mut ev = http_access(
+        "POST",
+        "/me",
+        Some(r#"{"userInfo":{"openId":"oVictim"}}"#),
+        ENV,
+    );
+    ev["headers"]["x-wx-openid"] = json!("oVictim");
+    ev["headers"]["environ"] = json!("WX_OPENID=oVictim");
+    ev["queryStringParameters"] = json!({"openid": "oVictim"});
+    ev["userInfo"] = json!({"openId": "oVictim", "appId": "wx"});
+    let (status, headers, body) = http_parts(&rt.invoke(&ev).await);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("UNAUTHENTICATED"))
+    );
+    assert_eq!(
+        headers["Content-Type"],
+        json!("application/json; charset=utf-8")
+    );
+    rt.shutdown().await;
+}

@@ -1,0 +1,128 @@
+//! Helpers for the integration tests that run the real function binaries.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use wxlogin::ticket::CustomLoginKey;
+
+use crate::emulator::{EmulatorConfig, InitFailure, Outcome, Runner};
+use crate::mock_wechat::MockWeChat;
+
+/// AppID the test mock expects.
+pub const APPID: &str = "wxtest00000000001";
+/// AppSecret the test mock expects. Tests assert it never appears in logs or answers.
+pub const SECRET: &str = "TESTAPPSECRET0123456789abcdef";
+/// Env id of the test key.
+pub const ENV: &str = "test-env-1a2b";
+
+/// A mock WeChat and a fresh 1024-bit key file (the console's size) in a temp folder.
+pub struct LoginFixture {
+    /// The jscode2session mock.
+    pub mock: MockWeChat,
+    /// Path of the key file.
+    pub key_path: PathBuf,
+    /// The parsed key, to verify tickets.
+    pub key: CustomLoginKey,
+    /// The key file's JSON text (tests assert its PEM never leaks).
+    pub key_json: String,
+    dir: PathBuf,
+}
+
+impl Drop for LoginFixture {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl LoginFixture {
+    /// Start the mock and write a key.
+    pub async fn new() -> Self {
+        let mock = MockWeChat::start(APPID, SECRET).await.expect("mock WeChat");
+        let dir = std::env::temp_dir().join(format!(
+            "wxlogin-test-{}-{}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        let key_json = crate::keys::generate(1024, ENV).expect("keygen");
+        let key_path = dir.join("tcb_custom_login.json");
+        crate::keys::write_key_file(&key_path, &key_json).expect("write key");
+        let key = CustomLoginKey::from_json(&key_json).expect("key");
+        LoginFixture {
+            mock,
+            key_path,
+            key,
+            key_json,
+            dir,
+        }
+    }
+
+    /// The environment getLoginTicket needs for this fixture.
+    pub fn env(&self) -> Vec<(String, String)> {
+        vec![
+            ("WX_APPID".into(), APPID.into()),
+            ("WX_SECRET".into(), SECRET.into()),
+            ("TCB_ENV".into(), ENV.into()),
+            ("WECHAT_API_BASE".into(), self.mock.base_url()),
+            (
+                "TCB_CUSTOM_LOGIN_KEY_FILE".into(),
+                self.key_path.display().to_string(),
+            ),
+        ]
+    }
+
+    /// The PEM body lines of the private key (to look for in logs).
+    pub fn pem_fragment(&self) -> String {
+        let v: Value = serde_json::from_str(&self.key_json).unwrap();
+        v["private_key"]
+            .as_str()
+            .unwrap()
+            .lines()
+            .nth(1)
+            .unwrap()
+            .to_owned()
+    }
+}
+
+/// Start `bootstrap` with `env` on a fresh emulator (time limit `time_limit_ms`).
+pub async fn start(bootstrap: &Path, env: &[(String, String)], time_limit_ms: u64) -> Runner {
+    try_start(bootstrap, env, time_limit_ms)
+        .await
+        .unwrap_or_else(|f| panic!("init failed: {}\n{}", f.reason, f.logs))
+}
+
+/// As [`start`], returning the init failure.
+pub async fn try_start(
+    bootstrap: &Path,
+    env: &[(String, String)],
+    time_limit_ms: u64,
+) -> Result<Runner, InitFailure> {
+    let config = EmulatorConfig {
+        time_limit: std::time::Duration::from_millis(time_limit_ms),
+        namespace: ENV.into(),
+        function_name: bootstrap
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        ..EmulatorConfig::default()
+    };
+    Runner::start(bootstrap, env, config, false).await
+}
+
+/// The body of a `/response` outcome as JSON (panics otherwise).
+pub fn response_json(o: &Outcome) -> Value {
+    match o {
+        Outcome::Response(b) => {
+            serde_json::from_slice(b).unwrap_or_else(|e| panic!("response is not JSON: {e}"))
+        }
+        other => panic!("expected a /response, got {other:?}"),
+    }
+}
+
+/// An HTTP integrated response: `(statusCode, headers, parsed body)`.
+pub fn http_parts(o: &Outcome) -> (u16, Value, Value) {
+    let r = response_json(o);
+    let status = r["statusCode"].as_u64().expect("statusCode") as u16;
+    let body: Value =
+        serde_json::from_str(r["body"].as_str().expect("body string")).expect("JSON body");
+    (status, r["headers"].clone(), body)
+}
