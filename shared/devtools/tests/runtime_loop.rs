@@ -107,3 +107,71 @@ async fn reqwest_like_post(base: &str, path: &str, body: &str) -> u16 {
     s.read_to_string(&mut out).await.unwrap();
     out.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
+
+/// A minimal HTTP/1.1 GET, returning (status, body).
+async fn raw_get(base: &str, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let addr = base.trim_start_matches("http://");
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    let status = out.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (
+        status,
+        out.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned(),
+    )
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn emulator_refuses_results_over_6_mb_and_repeats_next() {
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", emu.port());
+    let (_, rx) = emu.enqueue(br#"{"a":1}"#.to_vec(), vec![]);
+    assert_eq!(
+        raw_get(&base, "/runtime/invocation/next").await,
+        (200, r#"{"a":1}"#.to_owned())
+    );
+    // A repeated GET during the same invocation returns the same event.
+    assert_eq!(
+        raw_get(&base, "/runtime/invocation/next").await.1,
+        r#"{"a":1}"#
+    );
+    let big = "x".repeat(wxlogin_devtools::emulator::RESULT_LIMIT + 1);
+    assert_eq!(
+        reqwest_like_post(&base, "/runtime/invocation/response", &big).await,
+        413
+    );
+    let Outcome::Error(b) = rx.await.unwrap() else {
+        panic!("not refused")
+    };
+    assert!(String::from_utf8_lossy(&b).contains("RESULT_TOO_LARGE"));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn exec_timeout_kills_a_bootstrap_that_never_answers() {
+    // Gets ready (bash /dev/tcp), fetches nothing, never answers.
+    let dir = std::env::temp_dir().join(format!("never-answers-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("bootstrap");
+    std::fs::write(
+        &script,
+        "#!/bin/bash\nexec 3<>/dev/tcp/127.0.0.1/$SCF_RUNTIME_API_PORT\nprintf 'POST /runtime/init/ready HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 1\\r\\n\\r\\n ' >&3\nsleep 30\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let cfg = EmulatorConfig {
+        time_limit: Duration::from_millis(300),
+        ..EmulatorConfig::default()
+    };
+    let rt = wxlogin_devtools::emulator::Runner::start(&script, &[], cfg, false)
+        .await
+        .unwrap();
+    let t = std::time::Instant::now();
+    assert_eq!(rt.invoke(&json!({})).await, Outcome::Timeout);
+    assert!(t.elapsed() < Duration::from_secs(2));
+    let status = rt.wait_exit(Duration::from_secs(2)).await.expect("killed");
+    assert!(status.contains("signal"), "{status}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,119 @@
+//! `scripts/invoke` end to end: the invoke binary, the embedded mock and dev key, a real bootstrap.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn invoke() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_invoke"));
+    for k in [
+        "WX_APPID",
+        "WX_SECRET",
+        "TCB_ENV",
+        "WECHAT_API_BASE",
+        "TCB_CUSTOM_LOGIN_KEY",
+        "TCB_CUSTOM_LOGIN_KEY_FILE",
+    ] {
+        c.env_remove(k);
+    }
+    c
+}
+
+/// A function binary built beside `invoke` (cargo test --workspace builds every bin).
+fn function_bin(name: &str) -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_BIN_EXE_invoke")).with_file_name(name);
+    assert!(
+        p.exists(),
+        "{} is missing: run `cargo test --workspace` (or `cargo build --workspace`) first",
+        p.display()
+    );
+    p
+}
+
+#[test]
+fn invoke_get_login_ticket_with_the_embedded_mock() {
+    let out = invoke()
+        .args(["getLoginTicket", r#"{"code":"cli-user.1"}"#, "--bootstrap"])
+        .arg(function_bin("getLoginTicket"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let body: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {stderr}"));
+    assert!(body["ticket"].as_str().unwrap().contains("/@@/"));
+    assert!(
+        stderr.contains("local jscode2session mock") && stderr.contains("-> response"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("ticket issued"),
+        "function logs go to stderr: {stderr}"
+    );
+
+    let out = invoke()
+        .args([
+            "getLoginTicket",
+            "{}",
+            "--http",
+            "GET",
+            "/login",
+            "--bootstrap",
+        ])
+        .arg(function_bin("getLoginTicket"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["statusCode"], 405);
+}
+
+#[test]
+fn invoke_exit_codes() {
+    // Identity from the flags, and none with --anonymous.
+    let out = invoke()
+        .args(["getUserInfo", "--openid", "oFlag", "--bootstrap"])
+        .arg(function_bin("getUserInfo"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["openid"],
+        "oFlag"
+    );
+    let out = invoke()
+        .args(["test", "--anonymous", "--bootstrap"])
+        .arg(function_bin("test"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["error"],
+        "UNAUTHENTICATED"
+    );
+    // /error (event is not an object... is fine; a bootstrap that dies at init is exit 3).
+    let out = invoke()
+        .args(["test", "--bootstrap", "/bin/false"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Usage errors are exit 2.
+    assert_eq!(
+        invoke().args(["nope"]).output().unwrap().status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        invoke()
+            .args(["test", "{bad json"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(2)
+    );
+}
