@@ -21,7 +21,7 @@ help:
 	@echo "make build     static $(MUSL_TARGET) release binaries (needs musl-tools)"
 
 invoke:
-	scripts/invoke $(FN) '$(EVENT)' $(ARGS)
+	@scripts/invoke $(FN) '$(EVENT)' $(ARGS)
 
 test: fmt-check clippy unit compat
 

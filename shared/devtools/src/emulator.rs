@@ -223,11 +223,7 @@ impl Emulator {
             .route("/runtime/invocation/error", post(error))
             .layer(DefaultBodyLimit::max(4 * RESULT_LIMIT))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let (addr, task) = crate::serve_local(app).await?;
         Ok(Emulator { addr, shared, task })
     }
 

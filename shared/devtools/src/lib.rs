@@ -20,3 +20,28 @@ pub fn workspace_root() -> std::path::PathBuf {
         .canonicalize()
         .unwrap_or_else(|_| std::path::PathBuf::from("."))
 }
+
+/// Serve `app` on `127.0.0.1`, a free port; the task ends when aborted.
+///
+/// # Errors
+/// When the port cannot be bound.
+pub(crate) async fn serve_local(
+    app: axum::Router,
+) -> std::io::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((addr, task))
+}
+
+/// The variables getLoginTicket reads that `scripts/invoke` passes through from its own environment.
+pub const FUNCTION_CONFIG_VARS: &[&str] = &[
+    "WX_APPID",
+    "WX_SECRET",
+    "TCB_ENV",
+    "WECHAT_API_BASE",
+    "TCB_CUSTOM_LOGIN_KEY",
+    "TCB_CUSTOM_LOGIN_KEY_FILE",
+];

@@ -192,11 +192,7 @@ impl MockWeChat {
         let app = axum::Router::new()
             .route("/sns/jscode2session", get(jscode2session))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let (addr, task) = crate::serve_local(app).await?;
         Ok(MockWeChat { addr, shared, task })
     }
 

@@ -7,14 +7,7 @@ use serde_json::Value;
 
 fn invoke() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_invoke"));
-    for k in [
-        "WX_APPID",
-        "WX_SECRET",
-        "TCB_ENV",
-        "WECHAT_API_BASE",
-        "TCB_CUSTOM_LOGIN_KEY",
-        "TCB_CUSTOM_LOGIN_KEY_FILE",
-    ] {
+    for k in wxlogin_devtools::FUNCTION_CONFIG_VARS {
         c.env_remove(k);
     }
     c

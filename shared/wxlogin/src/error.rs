@@ -147,3 +147,22 @@ pub struct Diagnostic {
     /// The `request_id` header of the invocation, empty when it was missing.
     pub request_id: String,
 }
+
+/// Format a reqwest error with its whole source chain, **without the request URL** (a WeChat URL
+/// carries the AppSecret in its query). Timeouts read "timed out".
+pub(crate) fn describe_http_error(e: reqwest::Error) -> String {
+    use std::error::Error as _;
+    let e = e.without_url();
+    let mut s = if e.is_timeout() {
+        "timed out".to_owned()
+    } else {
+        e.to_string()
+    };
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}

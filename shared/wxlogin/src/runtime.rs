@@ -24,7 +24,7 @@ use serde::Serialize;
 use tracing::{Instrument as _, error, info, info_span, warn};
 
 use crate::context::{Context, InstanceInfo, InvocationHeaders};
-use crate::error::{Diagnostic, FnError};
+use crate::error::{Diagnostic, FnError, describe_http_error};
 use crate::event::{Event, IntegratedResponse, MAX_PAYLOAD_BYTES};
 use crate::identity::{Identity, context_from_headers};
 
@@ -80,25 +80,13 @@ struct Next {
     body: Vec<u8>,
 }
 
-fn describe(e: &reqwest::Error) -> String {
-    use std::error::Error as _;
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(inner) = src {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        src = inner.source();
-    }
-    s
-}
-
 impl RuntimeApi {
     fn new(base: String, retry: RetryPolicy) -> Result<Self, String> {
         let http = reqwest::Client::builder()
             .no_proxy()
             .pool_max_idle_per_host(1)
             .build()
-            .map_err(|e| describe(&e))?;
+            .map_err(describe_http_error)?;
         Ok(RuntimeApi { http, base, retry })
     }
 
@@ -106,7 +94,7 @@ impl RuntimeApi {
         let resp = req
             .send()
             .await
-            .map_err(|e| ApiError::Transient(describe(&e)))?;
+            .map_err(|e| ApiError::Transient(describe_http_error(e)))?;
         let status = resp.status();
         if status.is_success() {
             return Ok(resp);
@@ -168,10 +156,9 @@ impl RuntimeApi {
             // No client timeout: /next long-polls until SCF has an event.
             let resp = self.send(self.http.get(&url)).await?;
             let headers = resp.headers().clone();
-            let body = resp
-                .bytes()
-                .await
-                .map_err(|e| ApiError::Transient(format!("reading the event: {}", describe(&e))))?;
+            let body = resp.bytes().await.map_err(|e| {
+                ApiError::Transient(format!("reading the event: {}", describe_http_error(e)))
+            })?;
             Ok(Next {
                 headers,
                 body: body.to_vec(),

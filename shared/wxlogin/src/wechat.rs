@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use tracing::{debug, warn};
 
+use crate::error::describe_http_error;
 use crate::secret::Secret;
 
 /// Default API base.
@@ -126,23 +127,6 @@ pub fn parse_answer(body: &[u8]) -> Result<Session, WxError> {
     })
 }
 
-fn describe(e: reqwest::Error) -> String {
-    use std::error::Error as _;
-    let e = e.without_url();
-    let mut s = if e.is_timeout() {
-        "timed out".to_owned()
-    } else {
-        e.to_string()
-    };
-    let mut src = e.source();
-    while let Some(inner) = src {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        src = inner.source();
-    }
-    s
-}
-
 /// A jscode2session client for one mini program.
 #[derive(Debug, Clone)]
 pub struct WeChatClient {
@@ -162,7 +146,7 @@ impl WeChatClient {
             .connect_timeout(CONNECT_TIMEOUT)
             .pool_idle_timeout(Duration::from_secs(50))
             .build()
-            .map_err(describe)?;
+            .map_err(describe_http_error)?;
         Ok(WeChatClient {
             http,
             base: api_base.trim_end_matches('/').to_owned(),
@@ -219,12 +203,12 @@ impl WeChatClient {
             .timeout(budget)
             .send()
             .await
-            .map_err(|e| WxError::Unreachable(describe(e)))?;
+            .map_err(|e| WxError::Unreachable(describe_http_error(e)))?;
         let status = resp.status();
         let body = resp
             .bytes()
             .await
-            .map_err(|e| WxError::Unreachable(describe(e)))?;
+            .map_err(|e| WxError::Unreachable(describe_http_error(e)))?;
         debug!(
             status = status.as_u16(),
             bytes = body.len(),

@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use wxlogin_devtools::emulator::{EmulatorConfig, Outcome, Runner};
-use wxlogin_devtools::{events, keys, mock_wechat::MockWeChat, workspace_root};
+use wxlogin_devtools::{
+    FUNCTION_CONFIG_VARS, events, keys, mock_wechat::MockWeChat, workspace_root,
+};
 
 const FUNCTIONS: &[&str] = &["getLoginTicket", "getUserInfo", "test"];
 const DEFAULT_OPENID: &str = "oLocalDevUser0000000000000001";
@@ -184,18 +186,12 @@ async fn run(args: Args) -> Result<ExitCode, String> {
 
     let mut env: Vec<(String, String)> = Vec::new();
     let get = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    for k in [
-        "RUST_LOG",
-        "LOG_FORMAT",
-        "WX_APPID",
-        "WX_SECRET",
-        "TCB_ENV",
-        "WECHAT_API_BASE",
-        "TCB_CUSTOM_LOGIN_KEY",
-        "TCB_CUSTOM_LOGIN_KEY_FILE",
-    ] {
+    for k in ["RUST_LOG", "LOG_FORMAT"]
+        .iter()
+        .chain(FUNCTION_CONFIG_VARS)
+    {
         if let Some(v) = get(k) {
-            env.push((k.into(), v));
+            env.push(((*k).into(), v));
         }
     }
     let mut set = |k: &str, v: String| {
