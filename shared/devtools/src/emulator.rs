@@ -90,6 +90,8 @@ struct Inner {
     current: Option<Invocation>,
     rejected: Vec<String>,
     next_id: u64,
+    /// Fault injection: answer this many `/next` requests with HTTP 500 first.
+    fail_next: u32,
 }
 
 struct Shared {
@@ -126,6 +128,13 @@ async fn ready(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
 }
 
 async fn next(State(s): State<Arc<Shared>>) -> Response {
+    {
+        let mut inner = s.inner.lock().unwrap();
+        if inner.fail_next > 0 {
+            inner.fail_next -= 1;
+            return (StatusCode::INTERNAL_SERVER_ERROR, "injected fault").into_response();
+        }
+    }
     loop {
         let notified = s.changed.notified();
         tokio::pin!(notified);
@@ -261,6 +270,11 @@ impl Emulator {
         drop(inner);
         self.shared.changed.notify_waiters();
         (request_id, rx)
+    }
+
+    /// Fault injection: answer the next `n` `/next` requests with HTTP 500.
+    pub fn fail_next_requests(&self, n: u32) {
+        self.shared.inner.lock().unwrap().fail_next = n;
     }
 
     /// Drop the in-flight invocation (after a timeout or crash).

@@ -64,6 +64,8 @@ async fn panics_and_oversized_results_are_reported_and_the_loop_goes_on() {
                 json!({"error": "NOPE", "message": "business error"})
             );
 
+            // /next answers 500 twice: bounded retry, and the invocation is not lost.
+            emu.fail_next_requests(2);
             let o = outcome(&emu, json!({})).await;
             let v = o.json().unwrap();
             assert!(v["request_id"].as_str().unwrap().starts_with("local-"));

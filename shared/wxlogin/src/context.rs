@@ -222,6 +222,26 @@ mod tests {
     }
 
     #[test]
+    fn wx_context_view_falls_back_to_the_instance_env() {
+        let mut ctx = Context::for_test(Identity {
+            openid: Some("o1".into()),
+            client_ip: Some("10.0.0.1".into()),
+            ..Identity::default()
+        });
+        ctx.instance = Arc::new(InstanceInfo {
+            namespace: Some("ns-1".into()),
+            ..InstanceInfo::default()
+        });
+        let view = serde_json::to_value(ctx.wx_context()).unwrap();
+        assert_eq!(
+            view,
+            serde_json::json!({"OPENID": "o1", "CLIENTIP": "10.0.0.1", "ENV": "ns-1"})
+        );
+        ctx.identity.env = Some("ctx-env".into());
+        assert_eq!(ctx.wx_context().env.as_deref(), Some("ctx-env"));
+    }
+
+    #[test]
     fn env_id_prefers_tcb_env() {
         let i = InstanceInfo::from_lookup(|k| match k {
             "SCF_NAMESPACE" => Some("ns".into()),
