@@ -24,7 +24,15 @@ use serde::Serialize;
 use tracing::{Instrument as _, error, info, info_span, warn};
 
 use crate::context::{Context, InstanceInfo, InvocationHeaders};
-use crate::error::{Diagnostic, FnError, describe_http_error};
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper::Method;
+use hyper::http;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use crate::error::{Diagnostic, FnError};
 use crate::event::{Event, IntegratedResponse, MAX_PAYLOAD_BYTES};
 use crate::identity::{Identity, context_from_headers};
 
@@ -68,44 +76,76 @@ impl std::fmt::Display for ApiError {
     }
 }
 
-/// A client for the SCF runtime API.
+/// A client for the SCF runtime API: plain HTTP/1.1 on loopback, so hyper's client without TLS.
 struct RuntimeApi {
-    http: reqwest::Client,
+    http: Client<HttpConnector, Full<Bytes>>,
     base: String,
     retry: RetryPolicy,
 }
 
 struct Next {
-    headers: reqwest::header::HeaderMap,
-    body: Vec<u8>,
+    headers: http::HeaderMap,
+    body: Bytes,
+}
+
+/// An error with its whole source chain.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
 }
 
 impl RuntimeApi {
-    fn new(base: String, retry: RetryPolicy) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
-            .no_proxy()
+    fn new(base: String, retry: RetryPolicy) -> Self {
+        let http = Client::builder(TokioExecutor::new())
             .pool_max_idle_per_host(1)
-            .build()
-            .map_err(describe_http_error)?;
-        Ok(RuntimeApi { http, base, retry })
+            .build_http();
+        RuntimeApi { http, base, retry }
     }
 
-    async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, ApiError> {
-        let resp = req
-            .send()
+    /// One request; a 2xx answer gives its headers and body.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: &'static [u8],
+    ) -> Result<Next, ApiError> {
+        self.send_owned(method, path, Bytes::from_static(body))
             .await
-            .map_err(|e| ApiError::Transient(describe_http_error(e)))?;
-        let status = resp.status();
+    }
+
+    async fn send_owned(&self, method: Method, path: &str, body: Bytes) -> Result<Next, ApiError> {
+        let req = http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base))
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(Full::new(body))
+            .map_err(|e| ApiError::Transient(chain(&e)))?;
+        // No client timeout: /next long-polls until SCF has an event.
+        let resp = self
+            .http
+            .request(req)
+            .await
+            .map_err(|e| ApiError::Transient(chain(&e)))?;
+        let (parts, body) = resp.into_parts();
+        let body = body
+            .collect()
+            .await
+            .map_err(|e| ApiError::Transient(format!("reading the answer: {}", chain(&e))))?
+            .to_bytes();
+        let status = parts.status;
         if status.is_success() {
-            return Ok(resp);
+            return Ok(Next {
+                headers: parts.headers,
+                body,
+            });
         }
-        let text: String = resp
-            .text()
-            .await
-            .unwrap_or_default()
-            .chars()
-            .take(200)
-            .collect();
+        let text: String = String::from_utf8_lossy(&body).chars().take(200).collect();
         if status.is_server_error() || status.as_u16() == 429 {
             Err(ApiError::Transient(format!("HTTP {status}: {text}")))
         } else {
@@ -143,42 +183,26 @@ impl RuntimeApi {
     }
 
     async fn ready(&self) -> Result<(), ApiError> {
-        let url = format!("{}/runtime/init/ready", self.base);
         // SCF rejects an empty ready body (tencent_scf notify_ready; Tencent's bash sample sends " ").
-        self.with_retry("ready", || self.send(self.http.post(&url).body(" ")))
-            .await
-            .map(drop)
+        self.with_retry("ready", || {
+            self.send(Method::POST, "/runtime/init/ready", b" ")
+        })
+        .await
+        .map(drop)
     }
 
     async fn next(&self) -> Result<Next, ApiError> {
-        let url = format!("{}/runtime/invocation/next", self.base);
-        self.with_retry("next", || async {
-            // No client timeout: /next long-polls until SCF has an event.
-            let resp = self.send(self.http.get(&url)).await?;
-            let headers = resp.headers().clone();
-            let body = resp.bytes().await.map_err(|e| {
-                ApiError::Transient(format!("reading the event: {}", describe_http_error(e)))
-            })?;
-            Ok(Next {
-                headers,
-                body: body.to_vec(),
-            })
+        self.with_retry("next", || {
+            self.send(Method::GET, "/runtime/invocation/next", b"")
         })
         .await
     }
 
     async fn post(&self, path: &str, body: Vec<u8>) -> Result<(), ApiError> {
-        let url = format!("{}{path}", self.base);
-        self.with_retry(path, || {
-            self.send(
-                self.http
-                    .post(&url)
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .body(body.clone()),
-            )
-        })
-        .await
-        .map(drop)
+        let body = Bytes::from(body);
+        self.with_retry(path, || self.send_owned(Method::POST, path, body.clone()))
+            .await
+            .map(drop)
     }
 }
 
@@ -250,13 +274,7 @@ where
     T: Serialize,
 {
     install_panic_hook();
-    let api = match RuntimeApi::new(base.clone(), retry) {
-        Ok(api) => api,
-        Err(e) => {
-            error!("cannot build the runtime API client: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let api = RuntimeApi::new(base.clone(), retry);
     let instance = Arc::new(InstanceInfo::from_env());
     let mut sigterm = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
     {
