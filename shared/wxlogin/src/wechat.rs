@@ -139,10 +139,17 @@ pub struct WeChatClient {
 impl WeChatClient {
     /// A client for `appid` / `secret` against `api_base` (e.g. [`DEFAULT_API_BASE`]).
     ///
+    /// TLS trusts Mozilla's root certificates compiled into the binary (`webpki-root-certs`), not
+    /// the host's CA bundle.
+    ///
     /// # Errors
     /// When the HTTP client cannot be built (TLS setup).
     pub fn new(appid: String, secret: Secret, api_base: &str) -> Result<Self, String> {
+        let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+            .iter()
+            .filter_map(|der| reqwest::Certificate::from_der(der).ok());
         let http = reqwest::Client::builder()
+            .tls_certs_only(roots)
             .connect_timeout(CONNECT_TIMEOUT)
             .pool_idle_timeout(Duration::from_secs(50))
             .build()
