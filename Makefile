@@ -13,17 +13,20 @@ EVENT ?= {}
 endif
 ARGS ?=
 
-.PHONY: invoke test fmt-check clippy unit compat build help
+.PHONY: invoke test fmt-check clippy unit compat deploy-check build package check-package deploy help
 
 help:
 	@echo "make invoke [FN=getLoginTicket|getUserInfo|test] [EVENT='{...}'] [ARGS='--http POST /login']"
 	@echo "make test      format check, clippy -D warnings, all tests, Node SDK compatibility check"
 	@echo "make build     static $(MUSL_TARGET) release binaries (needs musl-tools)"
+	@echo "make package   dist/<function>/bootstrap and dist/<function>.zip, with sizes"
+	@echo "make check-package   test the zips as shipped (unzip, static, run on the emulator, CloudBase packer)"
+	@echo "make deploy ENV_ID=...   deploy with the pinned CloudBase CLI (see README)"
 
 invoke:
 	@scripts/invoke $(FN) '$(EVENT)' $(ARGS)
 
-test: fmt-check clippy unit compat
+test: fmt-check clippy unit compat deploy-check
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -35,10 +38,28 @@ unit:
 	cargo test --workspace
 
 # Our tickets against the official Node SDKs (npm registry needed once, for npm ci).
-compat:
+compat: scripts/compat/node_modules/.installed
 	cargo build --quiet -p wxlogin-devtools --bin ticket
-	cd scripts/compat && npm ci --no-audit --no-fund --loglevel=error
 	node scripts/compat/check.js "$${CARGO_TARGET_DIR:-target}/debug/ticket"
+
+scripts/compat/node_modules/.installed: scripts/compat/package.json scripts/compat/package-lock.json
+	cd scripts/compat && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# scripts/deploy's decisions, against a stub CLI (no network).
+deploy-check:
+	scripts/test-deploy
 
 build:
 	cargo build --release --target $(MUSL_TARGET) $(foreach f,$(FUNCTIONS),--bin $(f))
+
+# KEY=path/to/tcb_custom_login.json ships the key inside getLoginTicket's package (off by default).
+package: build
+	scripts/package $(if $(KEY),--include-key $(KEY))
+
+check-package: package scripts/compat/node_modules/.installed
+	scripts/check-dist
+	for f in $(FUNCTIONS); do node scripts/compat/pack-check.js dist/$$f || exit 1; done
+
+deploy: package
+	scripts/deploy

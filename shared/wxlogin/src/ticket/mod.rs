@@ -296,7 +296,8 @@ impl CustomLoginKey {
         Self::from_json(&text)
     }
 
-    /// Load the key the way the functions do: `TCB_CUSTOM_LOGIN_KEY` (JSON content), else
+    /// Load the key the way the functions do: `TCB_CUSTOM_LOGIN_KEY` (the JSON content, or that
+    /// JSON in standard base64, which survives config templating and env-var editors), else
     /// `TCB_CUSTOM_LOGIN_KEY_FILE` (a path), else `tcb_custom_login.json` in `code_dir`.
     ///
     /// # Errors
@@ -305,7 +306,22 @@ impl CustomLoginKey {
         lookup: impl Fn(&str) -> Option<String>,
         code_dir: &Path,
     ) -> Result<(Self, KeySource), KeyError> {
-        if let Some(json) = lookup("TCB_CUSTOM_LOGIN_KEY").filter(|v| !v.trim().is_empty()) {
+        if let Some(value) = lookup("TCB_CUSTOM_LOGIN_KEY").filter(|v| !v.trim().is_empty()) {
+            let value = value.trim();
+            let json = if value.starts_with('{') {
+                value.to_owned()
+            } else {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(value)
+                    .map_err(|_| {
+                        KeyError::NotJson(
+                            "TCB_CUSTOM_LOGIN_KEY is neither JSON nor base64 of it".into(),
+                        )
+                    })?;
+                String::from_utf8(bytes).map_err(|_| {
+                    KeyError::NotJson("TCB_CUSTOM_LOGIN_KEY base64 is not UTF-8".into())
+                })?
+            };
             return Self::from_json(&json).map(|k| (k, KeySource::EnvJson));
         }
         let path = lookup("TCB_CUSTOM_LOGIN_KEY_FILE")
