@@ -105,13 +105,15 @@ async function main() {
 
   console.log(`# manager-node ${version}: ${file}`);
   console.log(`# new FunctionPacker(${JSON.stringify(opts)}).compressFiles()`);
-  console.log(`# zip: ${zipCopy} (${fs.statSync(zipCopy).size} bytes)`);
+  console.log(`# zip as the CLI would upload it: ${fs.statSync(zipCopy).size} bytes`);
 
   let entries;
   try {
     entries = readCentralDirectory(fs.readFileSync(zipCopy));
   } catch (e) {
     die(2, `cannot read zip central directory: ${e.message}`);
+  } finally {
+    fs.rmSync(path.dirname(zipCopy), { recursive: true, force: true });
   }
 
   for (const e of entries) {
