@@ -10,7 +10,6 @@
 //! - the init timeout (ready not called) and the exec timeout (no result) kill the bootstrap.
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -102,15 +101,8 @@ struct Shared {
 
 /// The runtime-API server. Dropping it stops the server.
 pub struct Emulator {
-    addr: SocketAddr,
+    server: crate::LocalServer,
     shared: Arc<Shared>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
 }
 
 async fn ready(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
@@ -232,13 +224,13 @@ impl Emulator {
             .route("/runtime/invocation/error", post(error))
             .layer(DefaultBodyLimit::max(4 * RESULT_LIMIT))
             .with_state(shared.clone());
-        let (addr, task) = crate::serve_local(app).await?;
-        Ok(Emulator { addr, shared, task })
+        let server = crate::LocalServer::start(app).await?;
+        Ok(Emulator { server, shared })
     }
 
     /// The port, for `SCF_RUNTIME_API_PORT`.
     pub fn port(&self) -> u16 {
-        self.addr.port()
+        self.server.addr.port()
     }
 
     /// Has the bootstrap called `/runtime/init/ready`?

@@ -1,5 +1,5 @@
 //! Dev custom-login key files, in the CloudBase console's `tcb_custom_login.json` format:
-//! `{"private_key_id": "<uuid>", "private_key": "-----BEGIN RSA PRIVATE KEY-----...", "env_id": "<env>"}`.
+//! `{"private_key_id": "<uuid>", "private_key": "<PKCS#1 PEM>", "env_id": "<env>"}`.
 //!
 //! Generated with the `rsa` crate (key tooling only; signing goes through aws-lc). PKCS#1 PEM,
 //! like the console's keys.

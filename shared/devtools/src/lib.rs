@@ -21,19 +21,31 @@ pub fn workspace_root() -> std::path::PathBuf {
         .unwrap_or_else(|_| std::path::PathBuf::from("."))
 }
 
-/// Serve `app` on `127.0.0.1`, a free port; the task ends when aborted.
-///
-/// # Errors
-/// When the port cannot be bound.
-pub(crate) async fn serve_local(
-    app: axum::Router,
-) -> std::io::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    Ok((addr, task))
+/// An axum app served on `127.0.0.1`, a free port. Dropping it stops the server.
+pub(crate) struct LocalServer {
+    pub(crate) addr: std::net::SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl LocalServer {
+    /// Bind and serve.
+    ///
+    /// # Errors
+    /// When the port cannot be bound.
+    pub(crate) async fn start(app: axum::Router) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(LocalServer { addr, task })
+    }
+}
+
+impl Drop for LocalServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 /// The variables getLoginTicket reads that `scripts/invoke` passes through from its own environment.

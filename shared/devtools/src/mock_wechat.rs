@@ -25,7 +25,6 @@
 //! `alice.2` are the same user), hashed with the appid.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -52,15 +51,8 @@ struct Shared {
 
 /// A running mock. Dropping it stops the server.
 pub struct MockWeChat {
-    addr: SocketAddr,
+    server: crate::LocalServer,
     shared: Arc<Shared>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for MockWeChat {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
 }
 
 /// The openid the mock gives for `code` under `appid`.
@@ -192,13 +184,13 @@ impl MockWeChat {
         let app = axum::Router::new()
             .route("/sns/jscode2session", get(jscode2session))
             .with_state(shared.clone());
-        let (addr, task) = crate::serve_local(app).await?;
-        Ok(MockWeChat { addr, shared, task })
+        let server = crate::LocalServer::start(app).await?;
+        Ok(MockWeChat { server, shared })
     }
 
     /// `http://127.0.0.1:PORT`, for `WECHAT_API_BASE`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr)
     }
 
     /// How many times `code` was asked for.
