@@ -1,19 +1,22 @@
-//! Per-instance cache of jscode2session outcomes, keyed by the SHA-256 of the code.
+//! Per-instance cache of getLoginTicket results, keyed by the SHA-256 of the code.
 //!
 //! A `wx.login` code is single-use: a second jscode2session call costs quota and answers 40163.
 //! When a client retries the same code (network hiccup, double tap), the cache answers with the
-//! first outcome instead. Only *final* outcomes are kept: a success, or a WeChat errcode other
-//! than -1 (busy) and 45011 (quota), which may succeed later. Entries live 5 minutes (a code's own
-//! lifetime); the cache holds at most [`CodeCache::CAPACITY`] entries. Codes themselves are not
-//! stored, only their hashes; no session_key is stored.
+//! first result instead: the same ticket, or the same error. Only *final* results are kept: a
+//! success, or a WeChat errcode other than -1 (busy) and 45011 (quota), which may succeed later.
+//! Entries live 5 minutes (a code's own lifetime; tickets live 10); the cache holds at most
+//! [`CodeCache::CAPACITY`] entries. Codes are not stored, only their hashes; no session_key is
+//! stored. The tickets are held in memory only and never logged.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use wxlogin::FnError;
 
-/// `(openid, unionid)` or the error the first call produced.
-pub type Outcome = Result<(String, Option<String>), FnError>;
+use crate::LoginResult;
+
+/// The first result for a code.
+pub type Outcome = Result<LoginResult, FnError>;
 
 /// Whether an outcome may be replayed for the same code.
 pub fn is_final(outcome: &Outcome) -> bool {
@@ -90,14 +93,22 @@ impl CodeCache {
 mod tests {
     use super::*;
 
+    fn ok(openid: &str) -> Outcome {
+        Ok(LoginResult {
+            ticket: "k/@@/t".into(),
+            openid: openid.into(),
+            unionid: None,
+        })
+    }
+
     #[test]
     fn replays_within_ttl_only() {
         let mut c = CodeCache::default();
         let t0 = Instant::now();
-        c.insert("code-a", Ok(("o1".into(), None)), t0);
+        c.insert("code-a", ok("o1"), t0);
         assert_eq!(
             c.get("code-a", t0 + Duration::from_secs(299)),
-            Some(Ok(("o1".into(), None)))
+            Some(ok("o1"))
         );
         assert_eq!(c.get("code-b", t0), None);
         assert_eq!(c.get("code-a", t0 + CodeCache::TTL), None);
@@ -111,7 +122,7 @@ mod tests {
         for i in 0..CodeCache::CAPACITY + 10 {
             c.insert(
                 &format!("code-{i}"),
-                Ok(("o".into(), None)),
+                ok("o"),
                 t0 + Duration::from_millis(i as u64),
             );
         }
@@ -126,7 +137,7 @@ mod tests {
     #[test]
     fn only_final_outcomes() {
         let api = |code| Err(FnError::new("WX_API_ERROR", 401, "x").with_wechat(code, "m"));
-        assert!(is_final(&Ok(("o".into(), None))));
+        assert!(is_final(&ok("o")));
         assert!(is_final(&api(40029)));
         assert!(!is_final(&api(-1)));
         assert!(!is_final(&api(45011)));

@@ -17,9 +17,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 use wxlogin::secret::Secret;
-use wxlogin::ticket::{CustomLoginKey, TicketError, TicketOptions, now_ms, resolve_env};
+use wxlogin::ticket::{CustomLoginKey, KeyError, TicketError, TicketOptions, now_ms, resolve_env};
 use wxlogin::wechat::{DEFAULT_API_BASE, WeChatClient, WxError};
 use wxlogin::{Context, Event, FnError};
 
@@ -30,8 +30,8 @@ pub const MAX_CODE_BYTES: usize = 512;
 /// `Retry-After` sent with a 45011 (per-minute quota) answer, seconds.
 pub const QUOTA_RETRY_AFTER_SECS: u64 = 60;
 
-/// What a successful call returns.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// What a successful call returns. `Debug` does not show the ticket.
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct LoginResult {
     /// `private_key_id/@@/<jwt>`, for `auth.signInWithCustomTicket()`. Lives 10 minutes.
     pub ticket: String,
@@ -40,6 +40,16 @@ pub struct LoginResult {
     /// UNIONID, present only when WeChat gives it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unionid: Option<String>,
+}
+
+impl std::fmt::Debug for LoginResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginResult")
+            .field("ticket", &"[redacted]")
+            .field("openid", &self.openid)
+            .field("unionid", &self.unionid)
+            .finish()
+    }
 }
 
 /// Environment configuration, read with envy.
@@ -62,31 +72,79 @@ pub struct Login {
 /// The function's state: ready, or the configuration error every call answers with.
 pub type State = Result<Login, FnError>;
 
-/// Build the state from the process environment. Logs the outcome once (setting names only).
+/// Build the state from the process environment. Logs the outcome once: the setting and the
+/// detail (paths, env ids) go to the log; callers only get the setting and the kind of problem.
 pub fn init() -> State {
     let code_dir = std::env::current_exe()
         .ok()
         .and_then(|p| p.parent().map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from("."));
-    let state = init_from(|k| std::env::var(k).ok(), &code_dir);
-    match &state {
-        Ok(login) => info!(
-            appid = login.wechat.appid(),
-            env = login.env,
-            key_bits = login.key.bits(),
-            "getLoginTicket configured"
-        ),
-        Err(e) => error!(error = %e.error, "getLoginTicket is misconfigured: {}", e.message),
+    match build(|k| std::env::var(k).ok(), &code_dir) {
+        Ok(login) => {
+            info!(
+                appid = login.wechat.appid(),
+                env = login.env,
+                key_bits = login.key.bits(),
+                "getLoginTicket configured"
+            );
+            Ok(login)
+        }
+        Err(m) => {
+            error!(error = %m.public.error, "getLoginTicket is misconfigured: {}", m.detail);
+            Err(m.public)
+        }
     }
-    state
 }
 
 fn missing(v: Option<String>) -> Option<String> {
     v.filter(|s| !s.trim().is_empty())
 }
 
-/// [`init`] with an explicit environment lookup and code directory (for tests).
+/// A configuration problem: what the caller sees (setting + kind of problem, no values) and the
+/// detail for the log.
+struct Misconfig {
+    public: FnError,
+    detail: String,
+}
+
+impl From<FnError> for Misconfig {
+    fn from(public: FnError) -> Self {
+        Misconfig {
+            detail: public.message.clone(),
+            public,
+        }
+    }
+}
+
+/// [`init`] with an explicit environment lookup and code directory (for tests), without logging.
 pub fn init_from(lookup: impl Fn(&str) -> Option<String>, code_dir: &std::path::Path) -> State {
+    build(lookup, code_dir).map_err(|m| m.public)
+}
+
+fn key_problem(e: &KeyError) -> String {
+    match e {
+        KeyError::NotFound(_) => "no key: set TCB_CUSTOM_LOGIN_KEY or TCB_CUSTOM_LOGIN_KEY_FILE, or ship tcb_custom_login.json beside the bootstrap".into(),
+        KeyError::Unreadable(..) => "the key file cannot be read".into(),
+        KeyError::NotJson(_) => "the key is not the console's tcb_custom_login.json".into(),
+        other => other.to_string(),
+    }
+}
+
+fn env_problem(e: &TicketError) -> &'static str {
+    match e {
+        TicketError::NoEnv => "not set, and no SCF_NAMESPACE",
+        TicketError::KeyWithoutEnvId => {
+            "the key file has no env_id; download a current key from the CloudBase console"
+        }
+        TicketError::EnvMismatch { .. } => "does not match the key file's env_id",
+        _ => "cannot be used with this key",
+    }
+}
+
+fn build(
+    lookup: impl Fn(&str) -> Option<String>,
+    code_dir: &std::path::Path,
+) -> Result<Login, Misconfig> {
     let vars: Vec<(String, String)> = ["WX_APPID", "WX_SECRET", "TCB_ENV", "WECHAT_API_BASE"]
         .iter()
         .filter_map(|k| lookup(k).map(|v| ((*k).to_owned(), v)))
@@ -105,16 +163,22 @@ pub fn init_from(lookup: impl Fn(&str) -> Option<String>, code_dir: &std::path::
         return Err(FnError::misconfigured(
             "WECHAT_API_BASE",
             "must start with https:// or http://",
-        ));
+        )
+        .into());
     }
-    let (key, _source) = CustomLoginKey::load(&lookup, code_dir)
-        .map_err(|e| FnError::misconfigured("TCB_CUSTOM_LOGIN_KEY", &e.to_string()))?;
+    let (key, _source) = CustomLoginKey::load(&lookup, code_dir).map_err(|e| Misconfig {
+        public: FnError::misconfigured("TCB_CUSTOM_LOGIN_KEY", &key_problem(&e)),
+        detail: format!("TCB_CUSTOM_LOGIN_KEY: {e}"),
+    })?;
     let env = resolve_env(
         config.tcb_env.as_deref(),
         lookup("SCF_NAMESPACE").as_deref(),
         key.env_id(),
     )
-    .map_err(|e| FnError::misconfigured("TCB_ENV", &e.to_string()))?;
+    .map_err(|e| Misconfig {
+        public: FnError::misconfigured("TCB_ENV", env_problem(&e)),
+        detail: format!("TCB_ENV: {e}"),
+    })?;
     let wechat = WeChatClient::new(appid, secret, &base)
         .map_err(|e| FnError::misconfigured("WECHAT_API_BASE", &format!("HTTP client: {e}")))?;
     Ok(Login {
@@ -126,6 +190,9 @@ pub fn init_from(lookup: impl Fn(&str) -> Option<String>, code_dir: &std::path::
 }
 
 /// The handler.
+///
+/// # Errors
+/// `MISCONFIGURED` (500) when init failed; as [`code_from`] and [`Login::login`] otherwise.
 pub async fn handle(state: &State, event: Event, ctx: Context) -> Result<LoginResult, FnError> {
     let login = state.as_ref().map_err(Clone::clone)?;
     let code = code_from(&event)?;
@@ -219,48 +286,80 @@ pub fn wechat_error(e: WxError) -> FnError {
 }
 
 impl Login {
-    /// Exchange `code` and mint a ticket. A code seen in the last 5 minutes gets the first answer
-    /// (a fresh ticket for the same openid, or the same error) without a second WeChat call.
+    /// Exchange `code` and mint a ticket.
+    ///
+    /// A code seen in the last 5 minutes gets the *first* answer again (the same ticket, or the
+    /// same WeChat error) without a second jscode2session call. When the platform vouches for the
+    /// caller (callFunction) and the caller is not the code's user, the code is refused: a code is
+    /// single-use, and replaying it must not hand another user's ticket to someone else.
+    ///
+    /// # Errors
+    /// As [`wechat_error`]; `401 CODE_USER_MISMATCH`; `500 INTERNAL` when signing fails.
     pub async fn login(&self, code: &str, ctx: &Context) -> Result<LoginResult, FnError> {
-        let now = std::time::Instant::now();
-        let cached = self.cache.borrow_mut().get(code, now);
-        let (session, from_cache) = match cached {
-            Some(outcome) => (outcome, true),
+        let cached = self.cache.borrow_mut().get(code, std::time::Instant::now());
+        let result = match cached {
+            Some(first) => {
+                info!("a retried code: answering with the first result");
+                first
+            }
             None => {
-                let outcome = self
-                    .wechat
-                    .code2session(code, ctx.deadline)
-                    .await
-                    .map(|s| (s.openid, s.unionid))
-                    .map_err(wechat_error);
-                if cache::is_final(&outcome) {
-                    self.cache.borrow_mut().insert(
-                        code,
-                        outcome.clone(),
-                        std::time::Instant::now(),
-                    );
+                let result = self.exchange(code, ctx).await;
+                if cache::is_final(&result) {
+                    self.cache
+                        .borrow_mut()
+                        .insert(code, result.clone(), std::time::Instant::now());
                 }
-                (outcome, false)
+                result
             }
         };
-        let (openid, unionid) = session?;
+        let caller = ctx.identity.openid.as_deref();
+        let same_app = ctx
+            .identity
+            .appid
+            .as_deref()
+            .is_none_or(|a| a == self.wechat.appid());
+        if let (Ok(r), Some(caller)) = (&result, caller)
+            && same_app
+            && r.openid != caller
+        {
+            warn!("refused a code that belongs to another user than the verified caller");
+            return Err(FnError::new(
+                "CODE_USER_MISMATCH",
+                401,
+                "this code belongs to another user; call wx.login again",
+            ));
+        }
+        result
+    }
+
+    async fn exchange(&self, code: &str, ctx: &Context) -> Result<LoginResult, FnError> {
+        let session = self
+            .wechat
+            .code2session(code, ctx.deadline)
+            .await
+            .map_err(wechat_error)?;
         let ticket = self
             .key
-            .mint(&openid, &self.env, now_ms(), TicketOptions::default())
+            .mint(
+                &session.openid,
+                &self.env,
+                now_ms(),
+                TicketOptions::default(),
+            )
             .map_err(|e| match e {
                 TicketError::InvalidUid(_) => {
                     FnError::internal("WeChat's openid is not a valid CloudBase uid")
                 }
-                TicketError::Signing(m) => {
+                TicketError::Signing(m) | TicketError::BadTime(m) => {
                     FnError::internal(format!("could not sign the ticket: {m}"))
                 }
-                other => FnError::misconfigured("TCB_ENV", &other.to_string()),
+                other => FnError::misconfigured("TCB_ENV", env_problem(&other)),
             })?;
-        info!(from_cache, unionid = unionid.is_some(), "ticket issued");
+        info!(unionid = session.unionid.is_some(), "ticket issued");
         Ok(LoginResult {
             ticket,
-            openid,
-            unionid,
+            openid: session.openid,
+            unionid: session.unionid,
         })
     }
 }

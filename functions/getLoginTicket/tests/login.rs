@@ -16,8 +16,13 @@ fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_getLoginTicket"))
 }
 
+/// A callFunction from the code's own user (the mock's openid for that code).
 fn call(code: &str) -> Value {
-    call_function(json!({ "code": code }), Some("oCaller"), Some(APPID))
+    call_function(
+        json!({ "code": code }),
+        Some(&openid_for(APPID, code)),
+        Some(APPID),
+    )
 }
 
 fn post(body: &str) -> Value {
@@ -98,6 +103,11 @@ async fn http_success_plain_and_base64() {
     rt.shutdown().await;
 }
 
+fn with_content_type(mut event: Value, ct: &str) -> Value {
+    event["headers"]["content-type"] = json!(ct);
+    event
+}
+
 /// Every error row of the README table, over HTTP and as a callFunction result object.
 #[tokio::test(flavor = "current_thread")]
 async fn error_table() {
@@ -172,6 +182,18 @@ async fn error_table() {
             "WX_API_BAD_RESPONSE",
             None,
         ),
+        (
+            with_content_type(post(r#"{"code":"x"}"#), "text/plain"),
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+            None,
+        ),
+        (
+            post(&format!(r#"{{"code":"{}"}}"#, "x".repeat(7 * 1024 * 1024))),
+            413,
+            "PAYLOAD_TOO_LARGE",
+            None,
+        ),
     ];
     for (event, status, error, errcode) in rows {
         let outcome = rt.invoke(&event).await;
@@ -229,10 +251,33 @@ async fn busy_once_is_retried_and_succeeds() {
 async fn a_retried_code_gets_the_first_answer_without_a_second_wechat_call() {
     let fx = LoginFixture::new().await;
     let rt = start(bin(), &fx.env(), 3000).await;
-    let first = response_json(&rt.invoke(&call("dave.1")).await);
+    let dave = openid_for(APPID, "dave.1");
+    let as_dave = |code: &str| call_function(json!({ "code": code }), Some(&dave), Some(APPID));
+    let first = response_json(&rt.invoke(&as_dave("dave.1")).await);
     let (status, _, second) = http_parts(&rt.invoke(&post(r#"{"code":"dave.1"}"#)).await);
     assert_eq!(status, 200, "{second}");
-    assert_eq!(first["openid"], second["openid"]);
+    assert_eq!(first, second, "the first result, ticket included");
+    // A verified caller who is not the code's user gets no ticket from the replay.
+    let stolen = response_json(
+        &rt.invoke(&call_function(
+            json!({"code": "dave.1"}),
+            Some("oMallory"),
+            Some(APPID),
+        ))
+        .await,
+    );
+    assert_eq!(stolen["error"], json!("CODE_USER_MISMATCH"), "{stolen}");
+    assert!(stolen.get("ticket").is_none());
+    // Nor from a fresh code of someone else.
+    let fresh = response_json(
+        &rt.invoke(&call_function(
+            json!({"code": "erin.1"}),
+            Some("oMallory"),
+            Some(APPID),
+        ))
+        .await,
+    );
+    assert_eq!(fresh["error"], json!("CODE_USER_MISMATCH"), "{fresh}");
     assert!(
         fx.key
             .inspect(
@@ -315,6 +360,18 @@ async fn misconfiguration_is_a_500_naming_the_setting() {
         assert_clean_logs(&fx, &logs, &[]);
         assert!(logs.contains("misconfigured"), "{logs}");
     }
+    // WeChat rejects the AppSecret: a 500, the settings are wrong.
+    let mut env = fx.env();
+    env.retain(|(k, _)| k != "WX_SECRET");
+    env.push(("WX_SECRET".into(), "wrong-secret".into()));
+    let rt = start(bin(), &env, 3000).await;
+    let (status, _, body) = http_parts(&rt.invoke(&post(r#"{"code":"ivan.1"}"#)).await);
+    assert_eq!(
+        (status, body["errcode"].as_i64()),
+        (500, Some(40125)),
+        "{body}"
+    );
+    rt.shutdown().await;
     // env_id mismatch.
     let mut env = fx.env();
     env.retain(|(k, _)| k != "TCB_ENV");
@@ -322,15 +379,22 @@ async fn misconfiguration_is_a_500_naming_the_setting() {
     let rt = start(bin(), &env, 3000).await;
     let body = response_json(&rt.invoke(&call("hank.1")).await);
     assert_eq!(body["error"], json!("MISCONFIGURED"));
+    let message = body["message"].as_str().unwrap();
     assert!(
-        body["message"].as_str().unwrap().contains("another-env"),
+        message.starts_with("TCB_ENV")
+            && !message.contains("another-env")
+            && !message.contains(ENV),
         "{body}"
     );
-    rt.shutdown().await;
+    let (_, logs) = rt.stop().await;
+    assert!(
+        logs.contains("another-env"),
+        "the detail belongs in the log: {logs}"
+    );
     assert_eq!(
         fx.mock.total_calls(),
-        0,
-        "no WeChat call while misconfigured"
+        1,
+        "no WeChat call while misconfigured (one for the wrong secret)"
     );
 }
 

@@ -30,6 +30,9 @@ pub struct UserInfo {
 }
 
 /// The handler. The event's content is not used: identity never comes from it.
+///
+/// # Errors
+/// `401 UNAUTHENTICATED` when no platform channel vouched for an OPENID.
 pub async fn handle(_event: Event, ctx: Context) -> Result<UserInfo, FnError> {
     let id = ctx.identity;
     let openid = id.openid.ok_or_else(FnError::unauthenticated)?;

@@ -73,7 +73,17 @@ async fn identity_from_user_info_and_context_header() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn forged_identity_is_refused() {
-    let rt = start(bin(), &env(), 3000).await;
+    // The process environment is fixed at start and shared by every caller: never identity.
+    let mut env = env();
+    for (k, v) in [
+        ("WX_OPENID", "oVictim"),
+        ("WX_APPID", "wxv"),
+        ("WX_CONTEXT_KEYS", "WX_OPENID,WX_APPID"),
+        ("TCB_UUID", "u-victim"),
+    ] {
+        env.push((k.into(), v.into()));
+    }
+    let rt = start(bin(), &env, 3000).await;
     // Data the client writes: top-level fields of a callFunction without userInfo.
     for forged in [
         json!({"openid": "oVictim", "OPENID": "oVictim", "WX_OPENID": "oVictim", "environ": "WX_OPENID=oVictim"}),

@@ -32,6 +32,9 @@ pub struct TestResult {
 }
 
 /// The handler.
+///
+/// # Errors
+/// `401 UNAUTHENTICATED` (with `success: false`) when no platform channel vouched for an OPENID.
 pub async fn handle(_event: Event, ctx: Context) -> Result<TestResult, FnError> {
     let id = ctx.identity;
     let Some(openid) = id.openid else {

@@ -91,6 +91,8 @@ struct Inner {
     next_id: u64,
     /// Fault injection: answer this many `/next` requests with HTTP 500 first.
     fail_next: u32,
+    /// How many injected failures were served.
+    failed_next: u32,
 }
 
 struct Shared {
@@ -124,6 +126,7 @@ async fn next(State(s): State<Arc<Shared>>) -> Response {
         let mut inner = s.inner.lock().unwrap();
         if inner.fail_next > 0 {
             inner.fail_next -= 1;
+            inner.failed_next += 1;
             return (StatusCode::INTERNAL_SERVER_ERROR, "injected fault").into_response();
         }
     }
@@ -267,6 +270,11 @@ impl Emulator {
     /// Fault injection: answer the next `n` `/next` requests with HTTP 500.
     pub fn fail_next_requests(&self, n: u32) {
         self.shared.inner.lock().unwrap().fail_next = n;
+    }
+
+    /// How many injected `/next` failures have been served.
+    pub fn injected_failures_served(&self) -> u32 {
+        self.shared.inner.lock().unwrap().failed_next
     }
 
     /// Drop the in-flight invocation (after a timeout or crash).
@@ -433,6 +441,8 @@ impl Runner {
         let (_id, rx) = self.emulator.enqueue(event, headers);
         let mut exit = self.exit.clone();
         tokio::select! {
+            // A result that arrived wins over a timeout or an exit that raced with it.
+            biased;
             r = rx => r.unwrap_or(Outcome::Crashed("emulator dropped the invocation".into())),
             _ = tokio::time::sleep(self.config.time_limit) => {
                 self.emulator.abandon();

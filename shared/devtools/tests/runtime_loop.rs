@@ -32,11 +32,14 @@ async fn outcome(emu: &Emulator, event: Value) -> Outcome {
 async fn panics_and_oversized_results_are_reported_and_the_loop_goes_on() {
     let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
     let base = format!("http://127.0.0.1:{}", emu.port());
+    // /next answers 500 twice first: bounded retry, and no invocation is lost.
+    emu.fail_next_requests(2);
     let local = tokio::task::LocalSet::new();
     local.spawn_local(run_with(base, RetryPolicy::default(), handler));
     local
         .run_until(async {
             let o = outcome(&emu, json!({"panic": true})).await;
+            assert_eq!(emu.injected_failures_served(), 2);
             let Outcome::Error(b) = &o else {
                 panic!("{o:?}")
             };
@@ -64,8 +67,6 @@ async fn panics_and_oversized_results_are_reported_and_the_loop_goes_on() {
                 json!({"error": "NOPE", "message": "business error"})
             );
 
-            // /next answers 500 twice: bounded retry, and the invocation is not lost.
-            emu.fail_next_requests(2);
             let o = outcome(&emu, json!({})).await;
             let v = o.json().unwrap();
             assert!(v["request_id"].as_str().unwrap().starts_with("local-"));
@@ -141,6 +142,7 @@ async fn emulator_refuses_results_over_6_mb_and_repeats_next() {
         r#"{"a":1}"#
     );
     let big = "x".repeat(wxlogin_devtools::emulator::RESULT_LIMIT + 1);
+    // (A first result is final; see below for the second.)
     assert_eq!(
         reqwest_like_post(&base, "/runtime/invocation/response", &big).await,
         413
@@ -149,6 +151,19 @@ async fn emulator_refuses_results_over_6_mb_and_repeats_next() {
         panic!("not refused")
     };
     assert!(String::from_utf8_lossy(&b).contains("RESULT_TOO_LARGE"));
+
+    // A second result for one invocation is rejected, and the first one stands.
+    let (_, rx) = emu.enqueue(b"{}".to_vec(), vec![]);
+    assert_eq!(raw_get(&base, "/runtime/invocation/next").await.0, 200);
+    assert_eq!(
+        reqwest_like_post(&base, "/runtime/invocation/response", r#"{"n":1}"#).await,
+        200
+    );
+    assert_eq!(
+        reqwest_like_post(&base, "/runtime/invocation/error", r#"{"n":2}"#).await,
+        400
+    );
+    assert_eq!(rx.await.unwrap(), Outcome::Response(br#"{"n":1}"#.to_vec()));
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::Diagnostic;
 use crate::identity::{Identity, WxContext};
+use crate::secret::Secret;
 
 /// Facts about this function instance, read once from the process environment at start.
 /// Every field is optional: SCF does not always set them (see `scf-runtime.md` §1.2).
@@ -64,10 +65,11 @@ pub struct InvocationHeaders {
     pub memory_limit_in_mb: Option<u32>,
     /// `time_limit_in_ms` (required): the exec timeout, a duration in **milliseconds**, not a deadline.
     pub time_limit: Duration,
-    /// `environ` header (`KEY=VALUE;...`), if the platform sent one.
-    pub environ: Option<String>,
-    /// `environment` header (JSON object string), if the platform sent one.
-    pub environment: Option<String>,
+    /// `environ` header (`KEY=VALUE;...`), if the platform sent one. It can carry tokens
+    /// (`WX_API_TOKEN`, `TENCENTCLOUD_SECRETKEY`), hence a [`Secret`].
+    pub environ: Option<Secret>,
+    /// `environment` header (JSON object string), if the platform sent one; a [`Secret`] too.
+    pub environment: Option<Secret>,
 }
 
 impl InvocationHeaders {
@@ -111,8 +113,8 @@ impl InvocationHeaders {
             request_id: request_id.to_owned(),
             memory_limit_in_mb: get("memory_limit_in_mb").and_then(|v| v.trim().parse().ok()),
             time_limit,
-            environ: get("environ").map(str::to_owned),
-            environment: get("environment").map(str::to_owned),
+            environ: get("environ").map(Secret::new),
+            environment: get("environment").map(Secret::new),
         })
     }
 }
@@ -126,7 +128,8 @@ pub struct Context {
     pub memory_limit_in_mb: Option<u32>,
     /// Exec timeout (`time_limit_in_ms` header).
     pub time_limit: Duration,
-    /// When SCF will kill this invocation: the time `/next` answered plus `time_limit`.
+    /// When this invocation must be answered: when the runtime received the event plus
+    /// `time_limit`. SCF's own clock started a little earlier (at dispatch), so keep a margin.
     pub deadline: Instant,
     /// Instance facts from the process environment.
     pub instance: Arc<InstanceInfo>,

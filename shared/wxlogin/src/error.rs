@@ -20,7 +20,8 @@ use serde::Serialize;
 ///
 /// Error codes follow CloudBase's published login recipe: `MISSING_CODE`, `WX_API_UNREACHABLE`,
 /// `WX_API_ERROR`, `MISCONFIGURED`, plus `BAD_REQUEST`, `METHOD_NOT_ALLOWED`, `UNAUTHENTICATED`,
-/// `WX_API_BAD_RESPONSE`, `INTERNAL`. A message never contains a secret (AppSecret, session_key,
+/// `UNSUPPORTED_MEDIA_TYPE`, `PAYLOAD_TOO_LARGE`, `WX_API_BAD_RESPONSE`, `CODE_USER_MISMATCH`,
+/// `INTERNAL`. A message never contains a secret (AppSecret, session_key,
 /// private key, WX_API_TOKEN, ticket) or the value of a setting.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FnError {

@@ -29,7 +29,9 @@ pub enum Event {
 }
 
 /// An HTTP event. Everything in it is written by the HTTP client and is never a source of identity.
-#[derive(Debug, Clone, PartialEq)]
+/// `Debug` shows header names only (values can be credentials, e.g. `x-cloudbase-credentials`)
+/// and the body's length.
+#[derive(Clone, PartialEq)]
 pub struct HttpEvent {
     /// `httpMethod`, upper-cased.
     pub method: String,
@@ -45,6 +47,19 @@ pub struct HttpEvent {
     pub is_base64_encoded: bool,
     /// `requestContext`, as delivered.
     pub request_context: Value,
+}
+
+impl std::fmt::Debug for HttpEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpEvent")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("header_names", &self.headers.keys().collect::<Vec<_>>())
+            .field("query_names", &self.query.keys().collect::<Vec<_>>())
+            .field("body_len", &self.body.as_ref().map(String::len))
+            .field("is_base64_encoded", &self.is_base64_encoded)
+            .finish_non_exhaustive()
+    }
 }
 
 fn string_map(v: Option<&Value>, lower_keys: bool) -> BTreeMap<String, String> {
@@ -227,6 +242,9 @@ pub struct IntegratedResponse {
 
 impl IntegratedResponse {
     /// A JSON response with `Content-Type: application/json; charset=utf-8`.
+    ///
+    /// # Errors
+    /// When `body` cannot be serialised (a map with non-string keys, a failing `Serialize` impl).
     pub fn json(status_code: u16, body: &impl Serialize) -> Result<Self, serde_json::Error> {
         let mut headers = BTreeMap::new();
         headers.insert(

@@ -448,7 +448,7 @@ mod tests {
     }
 
     #[test]
-    fn identity_prefers_context_header_and_ignores_process_env() {
+    fn identity_prefers_context_header_over_user_info() {
         let vars = parse_environ("WX_OPENID=ctx-open;TCB_ISANONYMOUS_USER=false;TCB_UUID=u-1");
         let ui = UserInfo {
             app_id: Some("wxa".into()),

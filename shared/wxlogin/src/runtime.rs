@@ -35,6 +35,7 @@ use hyper_util::rt::TokioExecutor;
 use crate::error::{Diagnostic, FnError};
 use crate::event::{Event, IntegratedResponse, MAX_PAYLOAD_BYTES};
 use crate::identity::{Identity, context_from_headers};
+use crate::secret::Secret;
 
 /// Bounded exponential backoff for runtime-API calls.
 #[derive(Debug, Clone, Copy)]
@@ -388,14 +389,16 @@ where
             return Outcome::Error(diag("EVENT_NOT_JSON", msg));
         }
     };
-    let ctx_vars =
-        match context_from_headers(headers.environ.as_deref(), headers.environment.as_deref()) {
-            Ok(v) => v,
-            Err(e) => {
-                warn!("ignoring the context header: {e}");
-                None
-            }
-        };
+    let ctx_vars = match context_from_headers(
+        headers.environ.as_ref().map(Secret::expose),
+        headers.environment.as_ref().map(Secret::expose),
+    ) {
+        Ok(v) => v,
+        Err(e) => {
+            warn!("ignoring the context header: {e}");
+            None
+        }
+    };
     let (event, user_info) = Event::classify(value);
     let identity = Identity::from_channels(ctx_vars.as_ref(), user_info.as_ref());
     let is_http = event.is_http();

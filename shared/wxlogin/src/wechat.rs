@@ -169,30 +169,35 @@ impl WeChatClient {
 
     /// Exchange a `wx.login` code for the session, finishing before `deadline`
     /// ([`DEADLINE_MARGIN`] is kept back). Retries once on errcode `-1` or a transport error when
-    /// at least [`MIN_ATTEMPT`] remains.
+    /// at least [`MIN_ATTEMPT`] remains besides the margin (so 450 ms in all); otherwise the first
+    /// error is returned.
     ///
     /// # Errors
     /// [`WxError`].
     pub async fn code2session(&self, code: &str, deadline: Instant) -> Result<Session, WxError> {
-        let mut attempt = 1;
-        loop {
-            let budget = deadline
+        let budget = || {
+            deadline
                 .saturating_duration_since(Instant::now())
-                .saturating_sub(DEADLINE_MARGIN);
-            if budget < MIN_ATTEMPT {
-                return Err(WxError::Unreachable(format!(
-                    "not enough time left in the invocation ({} ms) for a WeChat call",
-                    budget.as_millis()
-                )));
-            }
-            let result = self.attempt(code, budget).await;
-            match result {
-                Err(e) if attempt == 1 && e.retryable() => {
-                    warn!(attempt, "jscode2session failed, retrying once: {e}");
-                    attempt += 1;
+                .saturating_sub(DEADLINE_MARGIN)
+        };
+        let first = budget();
+        if first < MIN_ATTEMPT {
+            return Err(WxError::Unreachable(format!(
+                "not enough time left in the invocation ({} ms) for a WeChat call",
+                first.as_millis()
+            )));
+        }
+        match self.attempt(code, first).await {
+            Err(e) if e.retryable() => {
+                let second = budget();
+                if second < MIN_ATTEMPT {
+                    warn!("jscode2session failed and no time is left to retry: {e}");
+                    return Err(e);
                 }
-                other => return other,
+                warn!("jscode2session failed, retrying once: {e}");
+                self.attempt(code, second).await
             }
+            other => other,
         }
     }
 

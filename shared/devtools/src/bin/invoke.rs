@@ -28,7 +28,8 @@ const USAGE: &str = "usage: scripts/invoke FUNCTION [EVENT_JSON | @FILE | -] [--
   FUNCTION     getLoginTicket | getUserInfo | test
   EVENT_JSON   the event data (default {}); @FILE reads a file, - reads stdin
   --openid/--appid
-               the userInfo injected into a callFunction event (default openid oLocalDevUser..., appid = WX_APPID)
+               the userInfo injected into a callFunction event (default appid = WX_APPID; default openid:
+               with the mock and a code, the mock's user for that code; else oLocalDevUser...)
   --unionid    also deliver WX_OPENID/WX_APPID/WX_UNIONID in an `environ` header on /next
   --anonymous  inject no identity
   --http M P   wrap the event data as the JSON body of an HTTP access event (method M, path P)
@@ -216,31 +217,53 @@ async fn run(args: Args) -> Result<ExitCode, String> {
         None
     };
     // And a dev key when none is configured.
-    let mut namespace = get("TCB_ENV").unwrap_or_else(|| "local-dev-env".into());
+    // And a dev key when none is configured.
     if get("TCB_CUSTOM_LOGIN_KEY").is_none() && get("TCB_CUSTOM_LOGIN_KEY_FILE").is_none() {
         let path = workspace_root().join(".dev").join("tcb_custom_login.json");
         if !path.exists() {
-            let json = keys::generate(2048, &namespace)?;
-            keys::write_key_file(&path, &json)?;
+            let env_id = get("TCB_ENV").unwrap_or_else(|| "local-dev-env".into());
+            keys::write_key_file(&path, &keys::generate(2048, &env_id)?)?;
             note(&format!(
-                "created a dev key {} (env_id {namespace})",
+                "created a dev key {} (env_id {env_id})",
                 path.display()
             ));
         }
-        let key = wxlogin::ticket::CustomLoginKey::from_file(&path).map_err(|e| e.to_string())?;
-        if let Some(env_id) = key.env_id() {
-            namespace = env_id.to_owned();
-        }
         set("TCB_CUSTOM_LOGIN_KEY_FILE", path.display().to_string());
     }
+    // SCF_NAMESPACE: TCB_ENV, else the key's env_id, so a console key works without TCB_ENV.
+    let namespace = match get("TCB_ENV") {
+        Some(e) => e,
+        None => {
+            let lookup = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+            let key = wxlogin::ticket::CustomLoginKey::load(
+                lookup,
+                &std::env::current_dir().unwrap_or_default(),
+            );
+            key.ok()
+                .and_then(|(k, _)| k.env_id().map(str::to_owned))
+                .unwrap_or_else(|| "local-dev-env".into())
+        }
+    };
 
     let appid = args
         .appid
         .clone()
         .or_else(|| get("WX_APPID"))
         .unwrap_or_else(|| MOCK_APPID.into());
-    let openid =
-        (!args.anonymous).then(|| args.openid.clone().unwrap_or_else(|| DEFAULT_OPENID.into()));
+    // The caller: --openid; else, with the mock, the user the mock gives for the event's code
+    // (getLoginTicket refuses a code of another user than the verified caller); else, for
+    // getLoginTicket against real WeChat, nobody (the openid is not known in advance).
+    let code = data.get("code").and_then(Value::as_str);
+    let default_openid = match (&_mock, code) {
+        (Some(_), Some(code)) => Some(wxlogin_devtools::mock_wechat::openid_for(&appid, code)),
+        (None, _) if args.function == "getLoginTicket" => None,
+        _ => Some(DEFAULT_OPENID.to_owned()),
+    };
+    let openid = if args.anonymous {
+        None
+    } else {
+        args.openid.clone().or(default_openid)
+    };
     let event = match &args.http {
         Some((method, path)) => {
             let body = if data_text.trim() == "{}" && args.event.is_none() {

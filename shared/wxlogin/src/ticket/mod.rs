@@ -107,6 +107,8 @@ pub enum TicketError {
     },
     /// aws-lc or jsonwebtoken failed to sign.
     Signing(String),
+    /// A time (ms) so large that `exp` / `expire` would overflow.
+    BadTime(String),
 }
 
 impl std::fmt::Display for TicketError {
@@ -124,6 +126,7 @@ impl std::fmt::Display for TicketError {
                 write!(f, "the key belongs to env {key_env_id:?}, but the ticket is for env {env:?}")
             }
             TicketError::Signing(e) => write!(f, "signing failed: {e}"),
+            TicketError::BadTime(e) => write!(f, "bad time: {e}"),
         }
     }
 }
@@ -361,16 +364,22 @@ impl CustomLoginKey {
     ) -> Result<String, TicketError> {
         validate_uid(uid)?;
         let env = resolve_env(Some(env), None, self.env_id())?;
+        let later = |after: u64| {
+            now_ms.checked_add(after).ok_or_else(|| {
+                TicketError::BadTime(format!("now ({now_ms} ms) + {after} ms overflows"))
+            })
+        };
         let claims = TicketClaims {
             alg: "RS256".into(),
             env,
             iat: now_ms,
-            exp: now_ms + TICKET_LIFETIME_MS,
+            exp: later(TICKET_LIFETIME_MS)?,
             uid: uid.to_owned(),
             refresh: options.refresh_ms.unwrap_or(DEFAULT_REFRESH_MS),
-            expire: options
-                .expire_ms
-                .unwrap_or(now_ms + DEFAULT_EXPIRE_AFTER_MS),
+            expire: match options.expire_ms {
+                Some(e) => e,
+                None => later(DEFAULT_EXPIRE_AFTER_MS)?,
+            },
         };
         let jwt = self.sign_jwt(&claims)?;
         Ok(format!("{}{TICKET_SEPARATOR}{jwt}", self.private_key_id))
@@ -537,8 +546,15 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// Largest time [`format_ms`] can show: 9999-12-31T23:59:59.999Z, in ms since the Unix epoch.
+pub const MAX_FORMATTABLE_MS: u64 = 253_402_300_799_999;
+
 /// `ms` since the Unix epoch as RFC 3339 UTC with milliseconds, e.g. `2026-11-21T05:05:54.123Z`.
+/// Past year 9999 (a time in µs or ns read as ms, say) it says so instead.
 pub fn format_ms(ms: u64) -> String {
+    if ms > MAX_FORMATTABLE_MS {
+        return format!("{ms} is after year 9999: not milliseconds?");
+    }
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
     humantime::format_rfc3339_millis(t).to_string()
 }

@@ -219,3 +219,29 @@ fn load_prefers_env_json_then_file_then_default() {
     assert!(CustomLoginKey::load(env(vec![]), &dir).is_ok());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn absurd_times_are_errors_not_panics() {
+    let key = CustomLoginKey::from_json(&key_json(&pem(1024, false), Some(ENV))).unwrap();
+    assert!(matches!(
+        key.mint("user_0001", ENV, u64::MAX, TicketOptions::default()),
+        Err(TicketError::BadTime(_))
+    ));
+    assert!(format_ms(u64::MAX).contains("after year 9999"));
+    assert_eq!(format_ms(MAX_FORMATTABLE_MS), "9999-12-31T23:59:59.999Z");
+    // A ticket whose exp is in microseconds still inspects.
+    let t = key
+        .mint(
+            "user_0001",
+            ENV,
+            1_795_236_328_953_000,
+            TicketOptions::default(),
+        )
+        .unwrap();
+    assert!(
+        key.inspect(&t, 0)
+            .checks
+            .iter()
+            .any(|c| c.detail.contains("after year 9999"))
+    );
+}
