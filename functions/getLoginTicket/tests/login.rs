@@ -418,11 +418,7 @@ async fn sigterm_during_an_invocation_finishes_it_then_exits_0() {
 #[tokio::test(flavor = "current_thread")]
 async fn init_timeout_kills_a_bootstrap_that_never_gets_ready() {
     // A bootstrap that never calls /runtime/init/ready.
-    let dir = std::env::temp_dir().join(format!("never-ready-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let script = dir.join("bootstrap");
-    std::fs::write(&script, "#!/bin/sh\nexec sleep 30\n").unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let script = wxlogin_devtools::testkit::script_bootstrap("never-ready", "exec sleep 30");
     let sleep = script.as_path();
     let cfg = wxlogin_devtools::emulator::EmulatorConfig {
         init_timeout: Duration::from_millis(300),
@@ -435,7 +431,7 @@ async fn init_timeout_kills_a_bootstrap_that_never_gets_ready() {
     };
     assert!(err.reason.contains("init timeout"), "{}", err.reason);
     assert!(t.elapsed() < Duration::from_secs(3));
-    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(script.parent().unwrap()).unwrap();
     // And a bootstrap that exits at once is an init failure too.
     let err = try_start(Path::new("/bin/false"), &[], 1000)
         .await

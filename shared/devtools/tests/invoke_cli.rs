@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::Value;
+use wxlogin_devtools::testkit::script_bootstrap;
 
 fn invoke() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_invoke"));
@@ -84,7 +85,7 @@ fn invoke_exit_codes() {
         serde_json::from_slice::<Value>(&out.stdout).unwrap()["error"],
         "UNAUTHENTICATED"
     );
-    // /error (event is not an object... is fine; a bootstrap that dies at init is exit 3).
+    // A bootstrap that dies at init is exit 3.
     let out = invoke()
         .args(["test", "--bootstrap", "/bin/false"])
         .output()
@@ -111,27 +112,11 @@ fn invoke_exit_codes() {
     );
 }
 
-/// A bash bootstrap that talks to the runtime API through /dev/tcp: gets ready, then runs `then`.
-fn script_bootstrap(name: &str, then: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("invoke-cli-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("bootstrap");
-    let post = r#"post() { exec 3<>/dev/tcp/127.0.0.1/$SCF_RUNTIME_API_PORT; printf 'POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %s\r\nConnection: close\r\n\r\n%s' "$1" "${#2}" "$2" >&3; cat <&3 >/dev/null; }"#;
-    let get = r#"get() { exec 3<>/dev/tcp/127.0.0.1/$SCF_RUNTIME_API_PORT; printf 'GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' "$1" >&3; cat <&3 >/dev/null; }"#;
-    std::fs::write(
-        &path,
-        format!("#!/bin/bash\n{post}\n{get}\npost /runtime/init/ready ' '\n{then}\n"),
-    )
-    .unwrap();
-    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    path
-}
-
 #[test]
 fn invoke_exit_1_on_error_and_4_on_timeout() {
     let errs = script_bootstrap(
         "error",
-        r#"sleep 0.3; get /runtime/invocation/next; post /runtime/invocation/error '{"errorCode":"X"}'; sleep 5"#,
+        r#"post /runtime/init/ready ' '; sleep 0.3; get /runtime/invocation/next; post /runtime/invocation/error '{"errorCode":"X"}'; sleep 5"#,
     );
     let out = invoke()
         .args(["test", "--bootstrap"])
@@ -149,7 +134,7 @@ fn invoke_exit_1_on_error_and_4_on_timeout() {
         r#"{"errorCode":"X"}"#
     );
 
-    let hangs = script_bootstrap("hang", "sleep 30");
+    let hangs = script_bootstrap("hang", "post /runtime/init/ready ' '; sleep 30");
     let out = invoke()
         .args(["test", "--timeout-ms", "300", "--bootstrap"])
         .arg(&hangs)

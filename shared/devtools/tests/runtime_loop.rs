@@ -168,16 +168,11 @@ async fn emulator_refuses_results_over_6_mb_and_repeats_next() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn exec_timeout_kills_a_bootstrap_that_never_answers() {
-    // Gets ready (bash /dev/tcp), fetches nothing, never answers.
-    let dir = std::env::temp_dir().join(format!("never-answers-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let script = dir.join("bootstrap");
-    std::fs::write(
-        &script,
-        "#!/bin/bash\nexec 3<>/dev/tcp/127.0.0.1/$SCF_RUNTIME_API_PORT\nprintf 'POST /runtime/init/ready HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 1\\r\\n\\r\\n ' >&3\nsleep 30\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    // Gets ready, fetches nothing, never answers.
+    let script = wxlogin_devtools::testkit::script_bootstrap(
+        "never-answers",
+        "post /runtime/init/ready ' '; sleep 30",
+    );
     let cfg = EmulatorConfig {
         time_limit: Duration::from_millis(300),
         ..EmulatorConfig::default()
@@ -190,5 +185,5 @@ async fn exec_timeout_kills_a_bootstrap_that_never_answers() {
     assert!(t.elapsed() < Duration::from_secs(2));
     let status = rt.wait_exit(Duration::from_secs(2)).await.expect("killed");
     assert!(status.contains("signal"), "{status}");
-    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(script.parent().unwrap()).unwrap();
 }
