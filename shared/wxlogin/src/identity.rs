@@ -177,10 +177,11 @@ pub struct UserInfo {
 }
 
 /// Which platform channel provided the identity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum IdentitySource {
     /// No platform channel carried an identity (HTTP event, or nothing injected).
+    #[default]
     None,
     /// `event.userInfo` of a callFunction event.
     UserInfo,
@@ -193,7 +194,7 @@ pub enum IdentitySource {
 ///
 /// Mirrors node-sdk `auth().getUserInfo()` (`openId, appId, uid, customUserId, isAnonymous`) plus
 /// the wx-server-sdk `getWXContext()` fields.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Identity {
     /// `WX_OPENID` / `userInfo.openId`.
     pub openid: Option<String>,
@@ -217,24 +218,6 @@ pub struct Identity {
     pub is_anonymous: Option<bool>,
     /// Where the identity came from.
     pub source_channel: IdentitySource,
-}
-
-impl Default for Identity {
-    fn default() -> Self {
-        Identity {
-            openid: None,
-            appid: None,
-            unionid: None,
-            client_ip: None,
-            client_ipv6: None,
-            source: None,
-            env: None,
-            uid: None,
-            custom_user_id: None,
-            is_anonymous: None,
-            source_channel: IdentitySource::None,
-        }
-    }
 }
 
 fn non_empty(v: Option<&String>) -> Option<String> {

@@ -110,17 +110,7 @@ impl RuntimeApi {
     }
 
     /// One request; a 2xx answer gives its headers and body.
-    async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        body: &'static [u8],
-    ) -> Result<Next, ApiError> {
-        self.send_owned(method, path, Bytes::from_static(body))
-            .await
-    }
-
-    async fn send_owned(&self, method: Method, path: &str, body: Bytes) -> Result<Next, ApiError> {
+    async fn send(&self, method: Method, path: &str, body: Bytes) -> Result<Next, ApiError> {
         let req = http::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base))
@@ -186,7 +176,11 @@ impl RuntimeApi {
     async fn ready(&self) -> Result<(), ApiError> {
         // SCF rejects an empty ready body (tencent_scf notify_ready; Tencent's bash sample sends " ").
         self.with_retry("ready", || {
-            self.send(Method::POST, "/runtime/init/ready", b" ")
+            self.send(
+                Method::POST,
+                "/runtime/init/ready",
+                Bytes::from_static(b" "),
+            )
         })
         .await
         .map(drop)
@@ -194,14 +188,14 @@ impl RuntimeApi {
 
     async fn next(&self) -> Result<Next, ApiError> {
         self.with_retry("next", || {
-            self.send(Method::GET, "/runtime/invocation/next", b"")
+            self.send(Method::GET, "/runtime/invocation/next", Bytes::new())
         })
         .await
     }
 
     async fn post(&self, path: &str, body: Vec<u8>) -> Result<(), ApiError> {
         let body = Bytes::from(body);
-        self.with_retry(path, || self.send_owned(Method::POST, path, body.clone()))
+        self.with_retry(path, || self.send(Method::POST, path, body.clone()))
             .await
             .map(drop)
     }
