@@ -44,6 +44,9 @@ pub struct FnError {
     /// `Retry-After` header value in **seconds**, HTTP only.
     #[serde(skip)]
     pub retry_after_secs: Option<u64>,
+    /// `Allow` header value of a `405` (the accepted methods), HTTP only.
+    #[serde(skip)]
+    pub allow: Option<&'static str>,
 }
 
 impl FnError {
@@ -61,6 +64,7 @@ impl FnError {
             errmsg: None,
             status,
             retry_after_secs: None,
+            allow: None,
         }
     }
 
@@ -70,7 +74,7 @@ impl FnError {
     }
 
     /// `405 METHOD_NOT_ALLOWED`.
-    pub fn method_not_allowed(method: &str, allowed: &str) -> Self {
+    pub fn method_not_allowed(method: &str, allowed: &'static str) -> Self {
         let shown: String = method
             .chars()
             .filter(|c| c.is_ascii_graphic())
@@ -81,6 +85,13 @@ impl FnError {
             405,
             format!("method {shown} is not allowed; use {allowed}"),
         )
+        .with_allow(allowed)
+    }
+
+    /// Set the `Allow` header of a `405` (comma-separated methods, e.g. `"POST"`).
+    pub fn with_allow(mut self, methods: &'static str) -> Self {
+        self.allow = Some(methods);
+        self
     }
 
     /// `401 UNAUTHENTICATED`: no caller identity from a platform-controlled channel.

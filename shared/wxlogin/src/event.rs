@@ -90,7 +90,95 @@ fn string_map(v: Option<&Value>, lower_keys: bool) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// A top-level key whose repetition makes an event's identity untrustworthy.
+const USER_INFO_KEY: &str = "userInfo";
+
+/// Counts top-level `userInfo` keys without building values (serde_json keeps the last of
+/// duplicate keys silently).
+struct UserInfoKeys(usize);
+
+impl<'de> serde::Deserialize<'de> for UserInfoKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Count;
+        impl<'de> serde::de::Visitor<'de> for Count {
+            type Value = UserInfoKeys;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<UserInfoKeys, A::Error> {
+                let mut n = 0;
+                while let Some(k) = m.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if k == USER_INFO_KEY {
+                        n += 1;
+                    }
+                    m.next_value::<serde::de::IgnoredAny>()?;
+                }
+                Ok(UserInfoKeys(n))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut s: A,
+            ) -> Result<UserInfoKeys, A::Error> {
+                while s.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(UserInfoKeys(0))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<UserInfoKeys, E> {
+                Ok(UserInfoKeys(0))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<UserInfoKeys, E> {
+                Ok(UserInfoKeys(0))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<UserInfoKeys, E> {
+                Ok(UserInfoKeys(0))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<UserInfoKeys, E> {
+                Ok(UserInfoKeys(0))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<UserInfoKeys, E> {
+                Ok(UserInfoKeys(0))
+            }
+            fn visit_unit<E>(self) -> Result<UserInfoKeys, E> {
+                Ok(UserInfoKeys(0))
+            }
+        }
+        d.deserialize_any(Count)
+    }
+}
+
+/// An event decoded from the bytes `/next` delivered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    /// The event.
+    pub event: Event,
+    /// The platform-injected `userInfo` of a callFunction event; `None` for HTTP events and when
+    /// the top-level `userInfo` key appears more than once.
+    pub user_info: Option<UserInfo>,
+    /// The top-level `userInfo` key appeared more than once: who wrote which copy is unknown, so
+    /// neither is trusted.
+    pub duplicate_user_info: bool,
+}
+
 impl Event {
+    /// Decode an event from its JSON bytes and [`Event::classify`] it. A JSON object may repeat a
+    /// key, and serde_json keeps the last copy; when `userInfo` is repeated at the top level, it is
+    /// not known which copy the platform wrote, so no `userInfo` is trusted.
+    ///
+    /// # Errors
+    /// The bytes are not JSON.
+    pub fn decode(bytes: &[u8]) -> Result<Decoded, serde_json::Error> {
+        let value: Value = serde_json::from_slice(bytes)?;
+        let duplicate_user_info = serde_json::from_slice::<UserInfoKeys>(bytes)?.0 > 1;
+        let (event, user_info) = Event::classify(value);
+        Ok(Decoded {
+            event,
+            user_info: if duplicate_user_info { None } else { user_info },
+            duplicate_user_info,
+        })
+    }
+
     /// Classify a parsed event. Returns the event and, for callFunction events only, the injected
     /// `userInfo`. An object with a string `httpMethod` and a `headers` or `requestContext` object
     /// is an HTTP event; its `userInfo`, if any, is ignored.
@@ -265,6 +353,9 @@ impl IntegratedResponse {
         if let Some(secs) = err.retry_after_secs {
             r.headers.insert("Retry-After".to_owned(), secs.to_string());
         }
+        if let Some(methods) = err.allow {
+            r.headers.insert("Allow".to_owned(), methods.to_owned());
+        }
         r
     }
 }
@@ -287,6 +378,27 @@ mod tests {
             panic!("not http")
         };
         h
+    }
+
+    #[test]
+    fn a_repeated_user_info_is_not_trusted() {
+        let d =
+            Event::decode(br#"{"code":"c","userInfo":{"openId":"oReal","appId":"a"}}"#).unwrap();
+        assert_eq!(d.user_info.unwrap().open_id.as_deref(), Some("oReal"));
+        assert!(!d.duplicate_user_info);
+        for twice in [
+            &br#"{"userInfo":{"openId":"oReal"},"code":"c","userInfo":{"openId":"oVictim"}}"#[..],
+            br#"{"userInfo":{"openId":"oVictim"},"\u0075serInfo":{"openId":"oReal"}}"#,
+        ] {
+            let d = Event::decode(twice).unwrap();
+            assert!(d.duplicate_user_info && d.user_info.is_none(), "{d:?}");
+        }
+        // Nested copies are data, not identity, and do not count.
+        let d = Event::decode(br#"{"data":{"userInfo":{"openId":"x"}},"userInfo":{"openId":"o"}}"#)
+            .unwrap();
+        assert!(!d.duplicate_user_info && d.user_info.is_some());
+        assert!(Event::decode(b"[1,{\"userInfo\":1}]").is_ok());
+        assert!(Event::decode(b"{not json").is_err());
     }
 
     #[test]

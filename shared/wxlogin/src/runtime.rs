@@ -33,7 +33,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 use crate::error::{Diagnostic, FnError};
-use crate::event::{Event, IntegratedResponse, MAX_PAYLOAD_BYTES};
+use crate::event::{Decoded, Event, IntegratedResponse, MAX_PAYLOAD_BYTES};
 use crate::identity::{Identity, context_from_headers};
 use crate::secret::Secret;
 
@@ -370,8 +370,8 @@ where
         error_message: message,
         request_id: headers.request_id.clone(),
     };
-    let value: serde_json::Value = match serde_json::from_slice(&next.body) {
-        Ok(v) => v,
+    let decoded = match Event::decode(&next.body) {
+        Ok(d) => d,
         Err(e) => {
             let msg = format!(
                 "the event is not JSON ({} bytes; line {} column {})",
@@ -383,6 +383,9 @@ where
             return Outcome::Error(diag("EVENT_NOT_JSON", msg));
         }
     };
+    if decoded.duplicate_user_info {
+        warn!("the event repeats the top-level userInfo key; no userInfo is trusted");
+    }
     let ctx_vars = match context_from_headers(
         headers.environ.as_ref().map(Secret::expose),
         headers.environment.as_ref().map(Secret::expose),
@@ -393,7 +396,9 @@ where
             None
         }
     };
-    let (event, user_info) = Event::classify(value);
+    let Decoded {
+        event, user_info, ..
+    } = decoded;
     let identity = Identity::from_channels(ctx_vars.as_ref(), user_info.as_ref());
     let is_http = event.is_http();
     info!(
