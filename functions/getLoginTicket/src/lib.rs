@@ -130,6 +130,15 @@ fn key_problem(e: &KeyError) -> String {
     }
 }
 
+/// The setting an env problem is about: a key without env_id is the key's problem.
+fn env_setting(e: &TicketError) -> &'static str {
+    if matches!(e, TicketError::KeyWithoutEnvId) {
+        "TCB_CUSTOM_LOGIN_KEY"
+    } else {
+        "TCB_ENV"
+    }
+}
+
 fn env_problem(e: &TicketError) -> &'static str {
     match e {
         TicketError::NoEnv => "not set, and no SCF_NAMESPACE",
@@ -176,8 +185,9 @@ fn build(
         key.env_id(),
     )
     .map_err(|e| Misconfig {
-        public: FnError::misconfigured("TCB_ENV", env_problem(&e)),
-        detail: format!("TCB_ENV: {e}"),
+        // A key without env_id is the key's problem; the others are about TCB_ENV.
+        public: FnError::misconfigured(env_setting(&e), env_problem(&e)),
+        detail: format!("{}: {e}", env_setting(&e)),
     })?;
     let wechat = WeChatClient::new(appid, secret, &base)
         .map_err(|e| FnError::misconfigured("WECHAT_API_BASE", &format!("HTTP client: {e}")))?;
