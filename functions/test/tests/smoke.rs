@@ -1,10 +1,9 @@
 //! `test` as a real bootstrap, plus runtime-loop behaviour seen from outside the process.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
-use wxlogin_devtools::emulator::Outcome;
 use wxlogin_devtools::events::{call_function, http_access};
 use wxlogin_devtools::testkit::{ENV, http_parts, response_json, start};
 
@@ -65,75 +64,4 @@ fn humantime_parse(ts: &str) -> std::time::SystemTime {
     let days = era * 146097 + doe - 719468;
     let secs = days * 86400 + hh * 3600 + mm * 60 + ss;
     std::time::UNIX_EPOCH + Duration::from_millis((secs * 1000 + ms) as u64)
-}
-
-#[tokio::test(flavor = "current_thread")]
-async fn bad_events_and_headers_are_invocation_errors_and_the_loop_goes_on() {
-    let rt = start(bin(), &[], 3000).await;
-    let err = |o: &Outcome| match o {
-        Outcome::Error(b) => serde_json::from_slice::<serde_json::Value>(b).unwrap(),
-        other => panic!("expected /error, got {other:?}"),
-    };
-    let e = err(&rt.invoke_raw(b"{not json".to_vec(), vec![]).await);
-    assert_eq!(e["errorCode"], json!("EVENT_NOT_JSON"));
-    assert!(
-        e["requestId"].as_str().unwrap().starts_with("local-"),
-        "{e}"
-    );
-    let e = err(&rt
-        .invoke_raw(b"{}".to_vec(), vec![("request_id".into(), String::new())])
-        .await);
-    assert_eq!(
-        (e["errorCode"].as_str(), e["requestId"].as_str()),
-        (Some("MISSING_HEADER"), Some(""))
-    );
-    let e = err(&rt
-        .invoke_raw(
-            b"{}".to_vec(),
-            vec![("time_limit_in_ms".into(), "soon".into())],
-        )
-        .await);
-    assert_eq!(e["errorCode"], json!("BAD_HEADER"));
-    // Still alive.
-    let body = response_json(&rt.invoke(&call_function(json!({}), Some("o1"), None)).await);
-    assert_eq!(body["success"], json!(true));
-    assert!(
-        rt.emulator.rejected().is_empty(),
-        "{:?}",
-        rt.emulator.rejected()
-    );
-    assert_eq!(rt.shutdown().await.as_deref(), Some("exit status: 0"));
-}
-
-#[tokio::test(flavor = "current_thread")]
-async fn unreachable_runtime_api_exits_non_zero_with_one_clear_line() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
-    let t = Instant::now();
-    let out = tokio::process::Command::new(bin())
-        .env_clear()
-        .env("SCF_RUNTIME_API", "127.0.0.1")
-        .env("SCF_RUNTIME_API_PORT", port.to_string())
-        .output()
-        .await
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(t.elapsed() < Duration::from_secs(10), "bounded retries");
-    let logs = String::from_utf8_lossy(&out.stdout);
-    let fatal: Vec<&str> = logs.lines().filter(|l| l.contains("ERROR")).collect();
-    assert_eq!(fatal.len(), 1, "{logs}");
-    assert!(
-        fatal[0].contains("runtime API unreachable") && fatal[0].contains("/runtime/init/ready"),
-        "{logs}"
-    );
-
-    // Started outside SCF entirely.
-    let out = tokio::process::Command::new(bin())
-        .env_clear()
-        .output()
-        .await
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("SCF_RUNTIME_API is not set"));
 }

@@ -93,6 +93,10 @@ struct Inner {
     fail_next: u32,
     /// How many injected failures were served.
     failed_next: u32,
+    /// Fault injection: answer this many results (`/response` or `/error`) with this status.
+    reject_results: Option<(u32, StatusCode)>,
+    /// How many results were rejected on purpose.
+    rejected_results: u32,
 }
 
 struct Shared {
@@ -168,6 +172,30 @@ async fn next(State(s): State<Arc<Shared>>) -> Response {
 
 fn finish(s: &Shared, body: Bytes, as_error: bool) -> Response {
     let mut inner = s.inner.lock().unwrap();
+    if inner.current.is_some()
+        && let Some((n, status)) = inner.reject_results.as_mut()
+        && *n > 0
+    {
+        *n -= 1;
+        let status = *status;
+        inner.rejected_results += 1;
+        if status.is_server_error() {
+            // A transient fault: the invocation stays in flight, so a retried result lands.
+            return (status, "injected fault").into_response();
+        }
+        // A refusal: the invocation ends as failed, like SCF refusing a result.
+        let reply = inner.current.take().and_then(|mut inv| inv.reply.take());
+        drop(inner);
+        s.changed.notify_waiters();
+        if let Some(reply) = reply {
+            let msg = format!(
+                r#"{{"errorCode":"RESULT_REJECTED","errorMessage":"the emulator rejected the result with HTTP {}"}}"#,
+                status.as_u16()
+            );
+            let _ = reply.send(Outcome::Error(msg.into_bytes()));
+        }
+        return (status, "injected rejection").into_response();
+    }
     let Some(mut inv) = inner.current.take() else {
         inner
             .rejected
@@ -270,6 +298,20 @@ impl Emulator {
     /// Fault injection: answer the next `n` `/next` requests with HTTP 500.
     pub fn fail_next_requests(&self, n: u32) {
         self.shared.inner.lock().unwrap().fail_next = n;
+    }
+
+    /// Fault injection: answer the next `n` results (`/response` or `/error`) with `status`.
+    /// A 5xx is transient: the invocation stays in flight and a retried result is accepted. Any
+    /// other status is a refusal: the invocation ends as an [`Outcome::Error`] with
+    /// `errorCode` `RESULT_REJECTED`.
+    pub fn reject_results(&self, n: u32, status: u16) {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+        self.shared.inner.lock().unwrap().reject_results = Some((n, status));
+    }
+
+    /// How many results were rejected by [`Emulator::reject_results`].
+    pub fn rejected_results_served(&self) -> u32 {
+        self.shared.inner.lock().unwrap().rejected_results
     }
 
     /// How many injected `/next` failures have been served.

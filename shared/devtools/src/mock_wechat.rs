@@ -19,6 +19,8 @@
 //! | `html` | HTTP 200 with an HTML page |
 //! | `empty` | HTTP 200, empty body |
 //! | `no-openid` | `{"session_key":"..."}` without openid or errcode |
+//! | `truncated` | HTTP 200, JSON cut off in the middle (after the session_key) |
+//! | `reset` | HTTP 200, half the body, then the connection is dropped mid-body |
 //! | anything else | success: `{"openid", "session_key"}`; a second use of the same code → 40163 |
 //!
 //! The openid is stable per *user*: the part of the code before the first `.` (so `alice.1` and
@@ -28,6 +30,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -46,6 +49,7 @@ struct Calls {
 struct Shared {
     appid: String,
     secret: String,
+    session_key_marker: String,
     calls: Mutex<Calls>,
 }
 
@@ -137,8 +141,35 @@ async fn jscode2session(
         "no-openid" => {
             return text(
                 StatusCode::OK,
-                format!(r#"{{"session_key":"{SESSION_KEY_MARKER}"}}"#),
+                format!(r#"{{"session_key":"{}"}}"#, s.session_key_marker),
             );
+        }
+        "truncated" => {
+            return text(
+                StatusCode::OK,
+                format!(
+                    r#"{{"session_key":"{}==","openid":"o6_bmjrPTlm6_2sgVt7hMZ"#,
+                    s.session_key_marker
+                ),
+            );
+        }
+        "reset" => {
+            // Content-Length promises more than is sent; the stream then fails, so hyper drops
+            // the connection in mid-body.
+            let half = format!(r#"{{"session_key":"{}==","op"#, s.session_key_marker);
+            let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
+                Ok(Bytes::from(half)),
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "mock: reset in mid-body",
+                )),
+            ];
+            return Response::builder()
+                .status(StatusCode::OK)
+                .header(header::CONTENT_TYPE, "text/plain")
+                .header(header::CONTENT_LENGTH, "200")
+                .body(Body::from_stream(futures_util::stream::iter(chunks)))
+                .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
         }
         _ => {}
     }
@@ -158,7 +189,7 @@ async fn jscode2session(
         return errcode(40163, "code been used");
     }
     let openid = openid_for(&s.appid, &code);
-    let session_key = format!("{SESSION_KEY_MARKER}{}==", &openid[1..9]);
+    let session_key = format!("{}{}==", s.session_key_marker, &openid[1..9]);
     let body = if code.starts_with("union") {
         format!(
             r#"{{"session_key":"{session_key}","openid":"{openid}","unionid":"{}"}}"#,
@@ -176,9 +207,23 @@ impl MockWeChat {
     /// # Errors
     /// When the port cannot be bound.
     pub async fn start(appid: &str, secret: &str) -> std::io::Result<Self> {
+        Self::start_with(appid, secret, SESSION_KEY_MARKER).await
+    }
+
+    /// As [`MockWeChat::start`], with every session_key it hands out starting with
+    /// `session_key_marker` (a sentinel the secret-hygiene tests look for).
+    ///
+    /// # Errors
+    /// When the port cannot be bound.
+    pub async fn start_with(
+        appid: &str,
+        secret: &str,
+        session_key_marker: &str,
+    ) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
             appid: appid.into(),
             secret: secret.into(),
+            session_key_marker: session_key_marker.into(),
             calls: Mutex::default(),
         });
         let app = axum::Router::new()

@@ -19,6 +19,8 @@ pub const ENV: &str = "test-env-1a2b";
 pub struct LoginFixture {
     /// The jscode2session mock.
     pub mock: MockWeChat,
+    /// The AppSecret the mock expects and [`LoginFixture::env`] sets.
+    pub secret: String,
     /// Path of the key file.
     pub key_path: PathBuf,
     /// The parsed key, to verify tickets.
@@ -37,7 +39,18 @@ impl Drop for LoginFixture {
 impl LoginFixture {
     /// Start the mock and write a key.
     pub async fn new() -> Self {
-        let mock = MockWeChat::start(APPID, SECRET).await.expect("mock WeChat");
+        Self::with_secrets(SECRET, crate::mock_wechat::SESSION_KEY_MARKER).await
+    }
+
+    /// As [`LoginFixture::new`], with the AppSecret and session_key prefix of `sentinels`.
+    pub async fn with_sentinels(sentinels: &Sentinels) -> Self {
+        Self::with_secrets(&sentinels.app_secret, &sentinels.session_key).await
+    }
+
+    async fn with_secrets(secret: &str, session_key_marker: &str) -> Self {
+        let mock = MockWeChat::start_with(APPID, secret, session_key_marker)
+            .await
+            .expect("mock WeChat");
         let dir = std::env::temp_dir().join(format!(
             "wxlogin-test-{}-{}",
             std::process::id(),
@@ -49,6 +62,7 @@ impl LoginFixture {
         let key = CustomLoginKey::from_json(&key_json).expect("key");
         LoginFixture {
             mock,
+            secret: secret.to_owned(),
             key_path,
             key,
             key_json,
@@ -60,7 +74,7 @@ impl LoginFixture {
     pub fn env(&self) -> Vec<(String, String)> {
         vec![
             ("WX_APPID".into(), APPID.into()),
-            ("WX_SECRET".into(), SECRET.into()),
+            ("WX_SECRET".into(), self.secret.clone()),
             ("TCB_ENV".into(), ENV.into()),
             ("WECHAT_API_BASE".into(), self.mock.base_url()),
             (
@@ -68,6 +82,16 @@ impl LoginFixture {
                 self.key_path.display().to_string(),
             ),
         ]
+    }
+
+    /// The folder the fixture owns (removed on drop), for extra files.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The base64 body lines of the private key's PEM, each a sentinel for a leak.
+    pub fn pem_lines(&self) -> Vec<String> {
+        pem_body_lines(&self.key_json)
     }
 
     /// The PEM body lines of the private key (to look for in logs).
@@ -144,4 +168,155 @@ pub fn http_parts(o: &Outcome) -> (u16, Value, Value) {
     let body: Value =
         serde_json::from_str(r["body"].as_str().expect("body string")).expect("JSON body");
     (status, r["headers"].clone(), body)
+}
+
+/// The base64 body lines (16 characters or more) of the `private_key` PEM in a key file's JSON;
+/// empty when the text is not such a file.
+pub fn pem_body_lines(key_json: &str) -> Vec<String> {
+    serde_json::from_str::<Value>(key_json)
+        .ok()
+        .and_then(|v| v["private_key"].as_str().map(str::to_owned))
+        .map(|pem| {
+            pem.lines()
+                .filter(|l| !l.starts_with("-----") && !l.contains(':') && l.trim().len() >= 16)
+                .map(|l| l.trim().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A function binary built beside the running test binary's package binaries
+/// (`cargo test --workspace` and `cargo build --workspace` build every bin into the same folder).
+pub fn function_bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/<profile>/deps/<test>-<hash> → target/<profile>/<name>
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>")
+        .to_path_buf();
+    let p = dir.join(name);
+    assert!(
+        p.exists(),
+        "{} is missing: run `cargo test --workspace` (or `cargo build --workspace`) first",
+        p.display()
+    );
+    p
+}
+
+/// Unique values for every secret a function handles, so a test can prove none leaks.
+#[derive(Debug, Clone)]
+pub struct Sentinels {
+    /// The AppSecret (`WX_SECRET`).
+    pub app_secret: String,
+    /// Prefix of every session_key the mock returns.
+    pub session_key: String,
+    /// `WX_API_TOKEN`, sent in the `environ` header.
+    pub wx_api_token: String,
+}
+
+impl Default for Sentinels {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sentinels {
+    /// Fresh random sentinels.
+    pub fn new() -> Self {
+        let r = rand::random::<u64>();
+        Sentinels {
+            app_secret: format!("SentinelAppSecret{r:016x}"),
+            session_key: format!("SentinelSessionKey{r:016x}"),
+            wx_api_token: format!("SentinelWxApiToken{r:016x}"),
+        }
+    }
+
+    /// An `environ` header value vouching for `openid` under `appid`, carrying `WX_API_TOKEN`.
+    pub fn environ(&self, openid: &str, appid: &str) -> String {
+        format!(
+            "WX_OPENID={openid};WX_APPID={appid};WX_API_TOKEN={};WX_CONTEXT_KEYS=WX_OPENID,WX_APPID,WX_API_TOKEN",
+            self.wx_api_token
+        )
+    }
+}
+
+/// Everything a set of invocations produced that a leak could hide in: every response and error
+/// body, and every log line, each with a label saying where it came from.
+#[derive(Debug, Default)]
+pub struct Transcript {
+    /// `(where, text)` of each response or error body.
+    pub responses: Vec<(String, String)>,
+    /// `(where, text)` of each process's stdout and stderr.
+    pub logs: Vec<(String, String)>,
+    /// Private-key PEM lines that must never appear anywhere.
+    pub pem_lines: Vec<String>,
+}
+
+impl Transcript {
+    /// Record an outcome's body.
+    pub fn outcome(&mut self, label: impl Into<String>, o: &Outcome) {
+        let text = match o {
+            Outcome::Response(b) | Outcome::Error(b) => String::from_utf8_lossy(b).into_owned(),
+            Outcome::Timeout => "<timeout>".into(),
+            Outcome::Crashed(s) => format!("<crashed: {s}>"),
+        };
+        self.responses.push((label.into(), text));
+    }
+
+    /// Record a process's logs.
+    pub fn logs(&mut self, label: impl Into<String>, logs: String) {
+        self.logs.push((label.into(), logs));
+    }
+
+    /// Append another transcript.
+    pub fn extend(&mut self, other: Transcript) {
+        self.responses.extend(other.responses);
+        self.logs.extend(other.logs);
+        self.pem_lines.extend(other.pem_lines);
+    }
+
+    /// Every ticket's signature part found in the responses (`.../@@/<jwt>`).
+    pub fn ticket_signatures(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (_, text) in &self.responses {
+            for part in text.split("/@@/").skip(1) {
+                let jwt: String = part
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                    .collect();
+                if let Some(sig) = jwt.rsplit('.').next().filter(|s| s.len() >= 16) {
+                    out.push(sig.to_owned());
+                }
+            }
+        }
+        out
+    }
+
+    /// Panic naming the place if any sentinel appears in any response or log line, or any
+    /// ticket (which may be in a response) appears in a log line.
+    pub fn assert_no_leak(&self, s: &Sentinels) {
+        let mut needles: Vec<(&str, &str)> = vec![
+            ("the AppSecret", &s.app_secret),
+            ("a session_key", &s.session_key),
+            ("WX_API_TOKEN", &s.wx_api_token),
+        ];
+        for l in &self.pem_lines {
+            needles.push(("the private key", l));
+        }
+        for (label, text) in self.responses.iter().chain(&self.logs) {
+            for (what, needle) in &needles {
+                assert!(!text.contains(needle), "{what} leaked in {label}:\n{text}");
+            }
+        }
+        let tickets = self.ticket_signatures();
+        for (label, text) in &self.logs {
+            for t in &tickets {
+                assert!(
+                    !text.contains(t.as_str()),
+                    "a ticket leaked in {label}:\n{text}"
+                );
+            }
+        }
+    }
 }

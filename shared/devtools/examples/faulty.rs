@@ -1,0 +1,20 @@
+//! A bootstrap whose handler misbehaves on request, for the runtime-API fault tests: it runs the
+//! real runtime loop in a real process. `{"panic": true}` panics, `{"huge": true}` returns a
+//! 7 MB result (over SCF's 6 MB), anything else answers `{"ok": true, "request_id": ...}`.
+
+use serde_json::{Value, json};
+use wxlogin::{Context, Event, FnError};
+
+async fn handler(event: Event, ctx: Context) -> Result<Value, FnError> {
+    match event {
+        Event::Call(v) if v["panic"] == json!(true) => panic!("boom on purpose"),
+        Event::Call(v) if v["huge"] == json!(true) => Ok(json!("x".repeat(7 * 1024 * 1024))),
+        _ => Ok(json!({"ok": true, "request_id": ctx.request_id})),
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> std::process::ExitCode {
+    wxlogin::logging::init();
+    wxlogin::run(handler).await
+}
