@@ -13,7 +13,7 @@ EVENT ?= {}
 endif
 ARGS ?=
 
-.PHONY: invoke test fmt-check clippy unit compat deploy-check build package check-package deploy help
+.PHONY: soak invoke test fmt-check clippy unit compat deploy-check build package check-package deploy help
 
 help:
 	@echo "make invoke [FN=getLoginTicket|getUserInfo|test] [EVENT='{...}'] [ARGS='--http POST /login']"
@@ -22,6 +22,7 @@ help:
 	@echo "make package   dist/<function>/bootstrap and dist/<function>.zip, with sizes"
 	@echo "make check-package   test the zips as shipped (unzip, static, run on the emulator, CloudBase packer)"
 	@echo "make deploy ENV_ID=...   deploy with the pinned CloudBase CLI (see README)"
+	@echo "make soak [SOAK_N=100000]   every function, SOAK_N mixed good/bad invocations; RSS must stay flat"
 
 invoke:
 	@scripts/invoke $(FN) '$(EVENT)' $(ARGS)
@@ -63,3 +64,10 @@ check-package: package scripts/compat/node_modules/.installed
 
 deploy: package
 	scripts/deploy
+
+# SOAK_N invocations per function (good and bad events mixed) on the musl release binaries:
+# exactly one right result per event, RSS growth after warm-up <= 1 MB. Not in CI (about 1 min).
+SOAK_N ?= 100000
+soak: build
+	cargo build --release --quiet -p wxlogin-devtools --bin soak
+	for f in $(FUNCTIONS); do "$${CARGO_TARGET_DIR:-target}/release/soak" --bootstrap "$${CARGO_TARGET_DIR:-target}/$(MUSL_TARGET)/release/$$f" --invocations $(SOAK_N) --warmup $$(( $(SOAK_N) / 10 )) || exit 1; done

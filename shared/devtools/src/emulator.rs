@@ -387,6 +387,10 @@ impl Runner {
         let emulator = Emulator::start(config.clone())
             .await
             .map_err(|e| fail(format!("emulator: {e}")))?;
+        // Absolute, because the process starts in its own folder.
+        let bootstrap = &bootstrap
+            .canonicalize()
+            .unwrap_or_else(|_| bootstrap.to_path_buf());
         let code_dir = bootstrap
             .parent()
             .map(Path::to_path_buf)
@@ -502,6 +506,11 @@ impl Runner {
     pub async fn invoke(&self, event: &serde_json::Value) -> Outcome {
         self.invoke_raw(event.to_string().into_bytes(), Vec::new())
             .await
+    }
+
+    /// The bootstrap's process id (0 if unknown), e.g. to read `/proc/<pid>/status`.
+    pub fn pid(&self) -> u32 {
+        self.pid
     }
 
     /// Everything the bootstrap has logged so far (stdout and stderr).
