@@ -13,11 +13,12 @@ EVENT ?= {}
 endif
 ARGS ?=
 
-.PHONY: soak invoke test fmt-check clippy unit compat deploy-check build package check-package deploy help
+.PHONY: soak invoke test fmt-check clippy unit compat deploy-check supply-chain audit build package check-package deploy help
 
 help:
 	@echo "make invoke [FN=getLoginTicket|getUserInfo|test] [EVENT='{...}'] [ARGS='--http POST /login']"
-	@echo "make test      format check, clippy -D warnings, all tests, Node SDK compatibility check"
+	@echo "make test      format check, clippy -D warnings, all tests, Node SDK compatibility check, licenses/bans/sources"
+	@echo "make audit     RustSec advisories too (needs github.com for the advisory database; REQUIRE=1 fails if it can't be fetched)"
 	@echo "make build     static $(MUSL_TARGET) release binaries (needs musl-tools)"
 	@echo "make package   dist/<function>/bootstrap and dist/<function>.zip, with sizes"
 	@echo "make check-package   test the zips as shipped (unzip, static, run on the emulator, CloudBase packer)"
@@ -27,7 +28,7 @@ help:
 invoke:
 	@scripts/invoke $(FN) '$(EVENT)' $(ARGS)
 
-test: fmt-check clippy unit compat deploy-check
+test: fmt-check clippy unit compat deploy-check supply-chain
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -50,6 +51,15 @@ scripts/compat/node_modules/.installed: scripts/compat/package.json scripts/comp
 # scripts/deploy's decisions, against a stub CLI (no network).
 deploy-check:
 	scripts/test-deploy
+
+# Licenses, bans, sources against deny.toml (cargo-deny; installed once from crates.io, ~3 min).
+supply-chain:
+	scripts/supply-chain policy
+
+# The same plus RustSec advisories. The advisory database is a git repository on GitHub:
+# where it can't be fetched, this says so and skips advisories (fails with REQUIRE=1).
+audit:
+	scripts/supply-chain all $(if $(REQUIRE),--require)
 
 build:
 	cargo build --release --target $(MUSL_TARGET) $(foreach f,$(FUNCTIONS),--bin $(f))
