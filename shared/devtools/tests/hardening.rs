@@ -412,6 +412,26 @@ async fn runtime_api_faults(s: &Sentinels) -> Transcript {
     );
     t.logs("getLoginTicket (runtime API unreachable)", logs);
 
+    // SIGTERM while ready is being retried: exit 0 at once (not exit 1 after the retries).
+    let child = tokio::process::Command::new(login_bin())
+        .env_clear()
+        .envs(fx.env())
+        .env("SCF_RUNTIME_API", "127.0.0.1")
+        .env("SCF_RUNTIME_API_PORT", port.to_string())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // SAFETY: plain kill(2) on our own child's pid.
+    unsafe {
+        libc::kill(child.id().unwrap() as libc::pid_t, libc::SIGTERM);
+    }
+    let out = child.wait_with_output().await.unwrap();
+    let logs = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{logs}");
+    assert!(logs.contains("SIGTERM received before ready"), "{logs}");
+    t.logs("getLoginTicket (SIGTERM before ready)", logs);
+
     // Started outside SCF entirely.
     let out = tokio::process::Command::new(login_bin())
         .env_clear()

@@ -12,7 +12,8 @@
 //! - transient runtime-API failures (connection errors, 5xx, 429) are retried with bounded
 //!   exponential backoff; if they persist the process logs one clear line and exits non-zero;
 //! - a rejected `/response` or `/error` (4xx) is logged and the loop goes on;
-//! - SIGTERM lets the current invocation finish, then the process exits 0.
+//! - SIGTERM lets the current invocation finish, then the process exits 0; a SIGTERM before
+//!   ready (while the runtime API is being retried) exits 0 at once.
 
 use std::panic::AssertUnwindSafe;
 use std::process::ExitCode;
@@ -280,7 +281,16 @@ where
         }
     };
 
-    if let Err(e) = api.ready().await {
+    // SIGTERM while ready is still being retried: nothing was dispatched yet, so exit at once.
+    let ready = tokio::select! {
+        biased;
+        Some(()) = recv_sigterm(&mut sigterm) => {
+            info!("SIGTERM received before ready; exiting");
+            return ExitCode::SUCCESS;
+        }
+        ready = api.ready() => ready,
+    };
+    if let Err(e) = ready {
         error!(
             "runtime API unreachable at {base}: POST /runtime/init/ready failed after {} attempts: {e}",
             retry.attempts
@@ -295,7 +305,7 @@ where
     loop {
         let next = tokio::select! {
             biased;
-            Some(()) = async { match sigterm.as_mut() { Some(s) => s.recv().await, None => std::future::pending().await } } => {
+            Some(()) = recv_sigterm(&mut sigterm) => {
                 info!("SIGTERM received; exiting");
                 return ExitCode::SUCCESS;
             }
@@ -344,6 +354,14 @@ where
                 return ExitCode::FAILURE;
             }
         }
+    }
+}
+
+/// The next SIGTERM; never, when SIGTERM could not be listened for.
+async fn recv_sigterm(sigterm: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+    match sigterm.as_mut() {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
     }
 }
 
