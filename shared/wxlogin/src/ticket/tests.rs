@@ -116,9 +116,10 @@ fn env_resolution_and_errors_in_node_sdk_order() {
 }
 
 #[test]
-fn aws_lc_path_is_byte_identical_to_jsonwebtoken() {
-    let key = CustomLoginKey::from_json(&key_json(&pem(2048, false), Some(ENV))).unwrap();
-    assert!(key.jwt_key.is_some());
+fn every_signing_path_is_byte_identical_to_jsonwebtoken() {
+    let pem = pem(2048, false);
+    let key = CustomLoginKey::from_json(&key_json(&pem, Some(ENV))).unwrap();
+    assert!(key.pair.is_some());
     let claims = TicketClaims {
         alg: "RS256".into(),
         env: ENV.into(),
@@ -128,10 +129,20 @@ fn aws_lc_path_is_byte_identical_to_jsonwebtoken() {
         refresh: DEFAULT_REFRESH_MS,
         expire: 2,
     };
-    let header = Header::new(Algorithm::RS256);
-    let via_jsonwebtoken = key.sign_jwt(&claims).unwrap();
-    let via_aws_lc = key.sign_jwt_aws_lc(&header, &claims).unwrap();
-    assert_eq!(via_jsonwebtoken, via_aws_lc);
+    let reference = jsonwebtoken::encode(
+        &Header::new(Algorithm::RS256),
+        &claims,
+        &EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap(),
+    )
+    .unwrap();
+    // aws-lc-rs's RsaKeyPair (2048 bits and more).
+    assert_eq!(key.sign_jwt(&claims).unwrap(), reference);
+    // aws-lc's RSA_sign (the 1024-2047-bit path), on the same key.
+    let ffi = CustomLoginKey {
+        pair: None,
+        ..CustomLoginKey::from_json(&key_json(&pem, Some(ENV))).unwrap()
+    };
+    assert_eq!(ffi.sign_jwt(&claims).unwrap(), reference);
 }
 
 #[test]

@@ -1,0 +1,206 @@
+//! HTTP event decoding: `Event::classify` of an HTTP event, then `body_bytes` / `json_body`
+//! (base64, UTF-8, Content-Type, the 6 MB cap).
+//!
+//! Input: a small HTTP-like text, so seeds are readable and mutations stay meaningful:
+//!
+//! ```text
+//! POST /login?a=1&b=2 FLAG...
+//! content-type: application/json
+//! accept: [application/json, */*]
+//!
+//! {"code":"abc"}
+//! ```
+//!
+//! First line: method, path (a `?query` becomes `queryStringParameters`), then flags:
+//! `b64` (`isBase64Encoded: true`), `b64:false`, `b64:TEXT` (the string `TEXT`), `encode` (the
+//! harness base64-encodes the body bytes, so any bytes, UTF-8 or not, arrive as valid base64),
+//! `huge:N` (a body of 6 MB + N bytes, N in -2..=2), `gw` (API gateway `queryString`), `rc` (no
+//! `headers` object, only `requestContext`), `nobody` / `numbody` (no body / a non-string body).
+//! Header values `[a, b]` are arrays, `null` is null, `#N` a number. Without an empty line there is
+//! no body.
+#![no_main]
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use libfuzzer_sys::fuzz_target;
+use serde_json::{Map, Value, json};
+use wxlogin::event::{Event, MAX_PAYLOAD_BYTES};
+
+#[path = "common.rs"]
+mod common;
+
+fn header_json(v: &str) -> Value {
+    if v == "null" {
+        Value::Null
+    } else if let Some(n) = v.strip_prefix('#').and_then(|n| n.parse::<i64>().ok()) {
+        json!(n)
+    } else if let Some(list) = v.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+        json!(list.split(',').map(str::trim).collect::<Vec<_>>())
+    } else {
+        json!(v)
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let (head, body) = match data.windows(2).position(|w| w == b"\n\n") {
+        Some(i) => (&data[..i], Some(&data[i + 2..])),
+        None => (data, None),
+    };
+    let Ok(head) = std::str::from_utf8(head) else {
+        return;
+    };
+    let mut lines = head.lines();
+    let mut first = lines.next().unwrap_or_default().split(' ');
+    let method = first.next().unwrap_or_default();
+    let target = first.next().unwrap_or_default();
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let query: Vec<(&str, &str)> = query
+        .split('&')
+        .filter(|q| !q.is_empty())
+        .map(|q| q.split_once('=').unwrap_or((q, "")))
+        .collect();
+
+    let mut b64: Option<Value> = None;
+    let (mut encode, mut huge, mut gw, mut rc, mut nobody, mut numbody) =
+        (false, None, false, false, false, false);
+    for flag in first {
+        match flag {
+            "b64" => b64 = Some(json!(true)),
+            "b64:false" => b64 = Some(json!(false)),
+            "encode" => encode = true,
+            "gw" => gw = true,
+            "rc" => rc = true,
+            "nobody" => nobody = true,
+            "numbody" => numbody = true,
+            f => {
+                if let Some(t) = f.strip_prefix("b64:") {
+                    b64 = Some(json!(t));
+                } else if let Some(n) = f.strip_prefix("huge:").and_then(|n| n.parse::<i64>().ok()) {
+                    huge = Some(n.clamp(-2, 2));
+                }
+            }
+        }
+    }
+
+    let mut headers = Map::new();
+    for line in lines {
+        if let Some((k, v)) = line.split_once(':') {
+            headers.insert(k.trim().to_owned(), header_json(v.trim()));
+        }
+    }
+
+    let body_bytes: Option<Vec<u8>> = match huge {
+        Some(n) => Some(vec![b'{'; (MAX_PAYLOAD_BYTES as i64 + n) as usize]),
+        None => body.map(<[u8]>::to_vec),
+    };
+    let body_text: Option<String> = body_bytes.as_ref().map(|b| {
+        if encode {
+            base64::engine::general_purpose::STANDARD.encode(b)
+        } else {
+            String::from_utf8_lossy(b).into_owned()
+        }
+    });
+
+    let mut event = Map::new();
+    event.insert("httpMethod".into(), json!(method));
+    event.insert("path".into(), json!(path));
+    event.insert(
+        "headers".into(),
+        if rc {
+            json!("not an object")
+        } else {
+            Value::Object(headers.clone())
+        },
+    );
+    event.insert(
+        "requestContext".into(),
+        json!({"requestId": "r-1", "envId": "env-1", "appId": 0, "uin": 0}),
+    );
+    let query_json: Map<String, Value> =
+        query.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
+    event.insert(
+        if gw { "queryString" } else { "queryStringParameters" }.into(),
+        Value::Object(query_json),
+    );
+    if numbody {
+        event.insert("body".into(), json!(5));
+    } else if let Some(t) = body_text.as_ref().filter(|_| !nobody) {
+        event.insert("body".into(), json!(t));
+    }
+    if let Some(b) = &b64 {
+        event.insert("isBase64Encoded".into(), b.clone());
+    }
+    // A forged identity in an HTTP event: must be ignored.
+    event.insert("userInfo".into(), json!({"openId": "forged", "appId": "wx"}));
+
+    let (Event::Http(h), None) = Event::classify(Value::Object(event)) else {
+        panic!("an object with httpMethod and requestContext is an HTTP event, without userInfo")
+    };
+
+    // Fields as delivered.
+    assert_eq!(h.method, method.to_ascii_uppercase());
+    assert_eq!(h.path, path);
+    let expected_body = if numbody || nobody { None } else { body_text.as_deref() };
+    assert_eq!(h.body.as_deref(), expected_body);
+    let flag = b64
+        .as_ref()
+        .is_some_and(|v| v == &json!(true) || v == &json!("true"));
+    assert_eq!(h.is_base64_encoded, flag);
+    let expected_query: BTreeMap<String, String> = query
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    assert_eq!(h.query, expected_query);
+    if rc {
+        assert!(h.headers.is_empty());
+    } else {
+        // Names lower-cased; for names that do not collide once lower-cased, the value.
+        let mut lowered: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
+        for (k, v) in &headers {
+            lowered.entry(k.to_ascii_lowercase()).or_default().push(v);
+        }
+        for (k, vs) in &lowered {
+            match (h.headers.get(k), vs.as_slice()) {
+                (got, [Value::Null]) => assert_eq!(got, None),
+                (Some(got), [Value::String(s)]) => assert_eq!(got, s),
+                (Some(got), [Value::Array(items)]) => {
+                    let joined: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+                    assert_eq!(got, &joined.join(","));
+                }
+                (Some(got), [other]) => assert_eq!(got, &other.to_string()),
+                (None, [_]) => panic!("header {k:?} lost"),
+                (_, _) => {} // several names lower-case to this one
+            }
+        }
+        assert!(h.headers.keys().all(|k| lowered.contains_key(k)));
+    }
+
+    // Decoding, against the documented rules.
+    common::check_http(&h);
+
+    // And against what the harness knows it sent.
+    let ct_ok = h.headers.get("content-type").is_none_or(|ct| {
+        let m = ct.split(';').next().unwrap().trim().to_ascii_lowercase();
+        m.is_empty() || m == "application/json" || m.ends_with("+json")
+    });
+    if expected_body.is_some() && encode == h.is_base64_encoded {
+        let sent = body_bytes.as_ref().unwrap();
+        let got = h.body_bytes();
+        if sent.len() > MAX_PAYLOAD_BYTES {
+            assert_eq!(got.unwrap_err().status, 413);
+        } else if encode {
+            assert_eq!(got.as_ref(), Ok(sent));
+            if ct_ok {
+                let expected = serde_json::from_slice::<Value>(sent).ok();
+                assert_eq!(h.json_body::<Value>().ok(), expected);
+            }
+        } else if let Ok(text) = std::str::from_utf8(sent) {
+            assert_eq!(got.as_deref(), Ok(text.as_bytes()));
+        }
+    }
+    if expected_body.is_none() {
+        assert_eq!(h.body_bytes(), Ok(Vec::new()));
+        assert_eq!(h.json_body::<Value>().unwrap_err().status, if ct_ok { 400 } else { 415 });
+    }
+});

@@ -1,0 +1,188 @@
+//! `environ` / `environment` parsing, `context_from_headers`, `cloudbase_context`, and the
+//! identity built from them.
+//!
+//! Input: text. The first line is the `environ` header, the rest (if there is a newline) the
+//! `environment` header; the whole text is also parsed both ways. The process environment is
+//! synthetic: a name of length divisible by 3 is set to `p:<name>`.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use serde_json::Value;
+use wxlogin::Context;
+use wxlogin::identity::{
+    ContextVars, Identity, IdentitySource, UserInfo, cloudbase_context, context_from_headers,
+    parse_environ, parse_environment,
+};
+use wxlogin::secret::Secret;
+
+#[path = "common.rs"]
+mod common;
+
+fn process_env(k: &str) -> Option<String> {
+    (k.len() % 3 == 0).then(|| format!("p:{k}"))
+}
+
+/// `parse_environ` by another route: last duplicate wins == first seen from the end.
+fn environ_oracle(s: &str) -> ContextVars {
+    let mut vars = ContextVars::new();
+    for piece in s.rsplit(';') {
+        if let Some(eq) = piece.find('=') {
+            vars.entry(piece[..eq].to_owned())
+                .or_insert_with(|| piece[eq + 1..].to_owned());
+        }
+    }
+    vars
+}
+
+fn check_environ(s: &str) -> ContextVars {
+    let vars = parse_environ(s);
+    assert_eq!(vars, environ_oracle(s));
+    for (k, v) in &vars {
+        assert!(!k.contains(';') && !k.contains('=') && !v.contains(';'));
+    }
+    // Serialising back and re-parsing is the identity.
+    let joined: Vec<String> = vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    assert_eq!(parse_environ(&joined.join(";")), vars);
+    vars
+}
+
+fn check_environment(s: &str) -> Option<ContextVars> {
+    let parsed = parse_environment(s);
+    let value = serde_json::from_str::<Value>(s);
+    match (&parsed, value) {
+        (Ok(vars), Ok(Value::Null)) => assert!(vars.is_empty()),
+        (Ok(vars), Ok(Value::Object(m))) => {
+            assert_eq!(vars.len(), m.values().filter(|v| !v.is_null()).count());
+            for (k, v) in &m {
+                let got = vars.get(k);
+                match v {
+                    Value::Null => assert_eq!(got, None),
+                    Value::String(s) => assert_eq!(got, Some(s)),
+                    Value::Array(items) if items.iter().all(Value::is_string) => {
+                        let parts: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+                        assert_eq!(got, Some(&parts.join(",")));
+                    }
+                    other => assert_eq!(got, Some(&other.to_string())),
+                }
+            }
+        }
+        (Err(e), Ok(v)) => {
+            assert!(!v.is_null() && !v.is_object(), "valid object rejected");
+            assert_eq!(e.0, "not an object");
+        }
+        (Err(e), Err(_)) => {
+            common::assert_shape(
+                "environment",
+                &e.to_string(),
+                &["environment is not a JSON object: line # column #"],
+            );
+        }
+        (Ok(_), v) => panic!("accepted a non-object environment: {v:?}"),
+    }
+    parsed.ok()
+}
+
+fn check_merge(vars: &ContextVars) {
+    let merged = cloudbase_context(vars, process_env);
+    // Every context var is there, as given (the context goes on top).
+    for (k, v) in vars {
+        assert_eq!(merged.get(k), Some(v));
+    }
+    // Anything else came from the process environment.
+    for (k, v) in &merged {
+        if !vars.contains_key(k) {
+            assert_eq!(process_env(k).as_ref(), Some(v), "{k:?} from nowhere");
+        }
+    }
+    // Keys named in the key lists are copied from the process when the context lacks them.
+    for list_key in ["TCB_CONTEXT_KEYS", "WX_CONTEXT_KEYS"] {
+        let list = vars
+            .get(list_key)
+            .cloned()
+            .or_else(|| process_env(list_key));
+        for key in list.iter().flat_map(|l| l.split(',')).filter(|k| !k.is_empty()) {
+            if let Some(p) = process_env(key).filter(|_| !vars.contains_key(key)) {
+                assert_eq!(merged.get(key), Some(&p));
+            }
+        }
+    }
+}
+
+fn check_identity(vars: &ContextVars) {
+    let get = |k: &str| vars.get(k).filter(|v| !v.is_empty()).map(String::as_str);
+    let id = Identity::from_channels(Some(vars), None);
+    assert_eq!(id.openid.as_deref(), get("WX_OPENID"));
+    assert_eq!(id.appid.as_deref(), get("WX_APPID"));
+    assert_eq!(id.uid.as_deref(), get("TCB_UUID"));
+    assert_eq!(
+        id.is_anonymous,
+        vars.get("TCB_ISANONYMOUS_USER").map(|v| v == "true")
+    );
+    assert_eq!(
+        id.source_channel == IdentitySource::ContextHeader,
+        id.openid.is_some() || id.uid.is_some()
+    );
+    assert_eq!(id.source_channel == IdentitySource::None, !(id.openid.is_some() || id.uid.is_some()));
+
+    // The context header wins over userInfo, field by field.
+    let ui = UserInfo {
+        app_id: Some("wx-event".into()),
+        open_id: Some("o-event".into()),
+    };
+    let both = Identity::from_channels(Some(vars), Some(&ui));
+    assert_eq!(both.openid.as_deref(), Some(get("WX_OPENID").unwrap_or("o-event")));
+    assert_eq!(both.appid.as_deref(), Some(get("WX_APPID").unwrap_or("wx-event")));
+    assert!(both.is_verified());
+
+    // getWXContext view: only its seven fields, straight from the context (never WX_API_TOKEN).
+    let view = serde_json::to_value(Context::for_test(id).wx_context()).unwrap();
+    let fields = [
+        ("OPENID", "WX_OPENID"),
+        ("APPID", "WX_APPID"),
+        ("UNIONID", "WX_UNIONID"),
+        ("CLIENTIP", "WX_CLIENTIP"),
+        ("CLIENTIPV6", "WX_CLIENTIPV6"),
+        ("ENV", "TCB_ENV"),
+        ("SOURCE", "TCB_SOURCE"),
+    ];
+    let obj = view.as_object().unwrap();
+    assert!(obj.keys().all(|k| fields.iter().any(|(f, _)| f == k)));
+    for (field, key) in fields {
+        assert_eq!(obj.get(field).and_then(Value::as_str), get(key), "{field}");
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let (environ, environment) = match text.split_once('\n') {
+        Some((a, b)) => (a, Some(b)),
+        None => (text, None),
+    };
+
+    // Header values are Secrets: Debug / Display never show them.
+    let s = Secret::new(text);
+    assert_eq!(format!("{s:?}|{s}"), "[redacted]|[redacted]");
+    assert_eq!(s.expose(), text);
+
+    check_environ(text);
+    check_environment(text);
+    let environ_vars = check_environ(environ);
+    let environment_vars = environment.map(check_environment);
+
+    for (a, b) in [(Some(environ), environment), (None, environment), (Some(environ), None)] {
+        let got = context_from_headers(a, b);
+        match (b.filter(|s| !s.is_empty()), a) {
+            (Some(json), _) => assert_eq!(got.ok().flatten(), parse_environment(json).ok()),
+            (None, Some(_)) => assert_eq!(got, Ok(Some(environ_vars.clone()))),
+            (None, None) => assert_eq!(got, Ok(None)),
+        }
+    }
+    assert_eq!(context_from_headers(None, None), Ok(None));
+
+    for vars in [Some(environ_vars), environment_vars.flatten()].iter().flatten() {
+        check_merge(vars);
+        check_identity(vars);
+    }
+});
