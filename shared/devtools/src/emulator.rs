@@ -380,13 +380,92 @@ impl Runner {
         config: EmulatorConfig,
         echo_logs: bool,
     ) -> Result<Runner, InitFailure> {
+        let emulator = Emulator::start(config.clone())
+            .await
+            .map_err(|e| InitFailure {
+                reason: format!("emulator: {e}"),
+                logs: String::new(),
+            })?;
+        let runner = Self::spawn(bootstrap, env, config, echo_logs, emulator)?;
+        let started = Instant::now();
+        loop {
+            if runner.emulator.is_ready() {
+                return Ok(runner);
+            }
+            if let Some(status) = runner.exit.borrow().clone() {
+                return Err(InitFailure {
+                    reason: format!("bootstrap exited before ready: {status}"),
+                    logs: runner.logs(),
+                });
+            }
+            if started.elapsed() > runner.config.init_timeout {
+                runner.kill_now();
+                let _ = runner.wait_exit(Duration::from_secs(2)).await;
+                return Err(InitFailure {
+                    reason: format!(
+                        "init timeout: no /runtime/init/ready within {:?}; bootstrap killed",
+                        runner.config.init_timeout
+                    ),
+                    logs: runner.logs(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    /// A cold start as SCF does it: `event` is already waiting when the bootstrap is spawned.
+    /// Returns the runner, the first invocation's outcome, and the time from spawning the process
+    /// to the emulator receiving that result (the init timeout plus the exec timeout at most).
+    ///
+    /// # Errors
+    /// [`InitFailure`] when the emulator or the process cannot start.
+    pub async fn start_cold(
+        bootstrap: &Path,
+        env: &[(String, String)],
+        config: EmulatorConfig,
+        event: Vec<u8>,
+        headers: Vec<(String, String)>,
+    ) -> Result<(Runner, Outcome, Duration), InitFailure> {
+        let emulator = Emulator::start(config.clone())
+            .await
+            .map_err(|e| InitFailure {
+                reason: format!("emulator: {e}"),
+                logs: String::new(),
+            })?;
+        let (_id, rx) = emulator.enqueue(event, headers);
+        let limit = config.init_timeout + config.time_limit;
+        let spawned = Instant::now();
+        let runner = Self::spawn(bootstrap, env, config, false, emulator)?;
+        let mut exit = runner.exit.clone();
+        let outcome = tokio::select! {
+            biased;
+            r = rx => r.unwrap_or(Outcome::Crashed("emulator dropped the invocation".into())),
+            _ = tokio::time::sleep(limit) => {
+                runner.emulator.abandon();
+                runner.kill_now();
+                Outcome::Timeout
+            }
+            _ = exit.wait_for(Option::is_some) => {
+                runner.emulator.abandon();
+                Outcome::Crashed(runner.exit.borrow().clone().unwrap_or_default())
+            }
+        };
+        let took = spawned.elapsed();
+        Ok((runner, outcome, took))
+    }
+
+    /// Spawn the process against `emulator` (not waiting for ready).
+    fn spawn(
+        bootstrap: &Path,
+        env: &[(String, String)],
+        config: EmulatorConfig,
+        echo_logs: bool,
+        emulator: Emulator,
+    ) -> Result<Runner, InitFailure> {
         let fail = |reason: String| InitFailure {
             reason,
             logs: String::new(),
         };
-        let emulator = Emulator::start(config.clone())
-            .await
-            .map_err(|e| fail(format!("emulator: {e}")))?;
         // Absolute, because the process starts in its own folder.
         let bootstrap = &bootstrap
             .canonicalize()
@@ -446,7 +525,7 @@ impl Runner {
                 }
             }
         });
-        let runner = Runner {
+        Ok(Runner {
             emulator,
             config,
             pid,
@@ -454,31 +533,7 @@ impl Runner {
             pumps,
             exit,
             kill,
-        };
-        let started = Instant::now();
-        loop {
-            if runner.emulator.is_ready() {
-                return Ok(runner);
-            }
-            if let Some(status) = runner.exit.borrow().clone() {
-                return Err(InitFailure {
-                    reason: format!("bootstrap exited before ready: {status}"),
-                    logs: runner.logs(),
-                });
-            }
-            if started.elapsed() > runner.config.init_timeout {
-                runner.kill_now();
-                let _ = runner.wait_exit(Duration::from_secs(2)).await;
-                return Err(InitFailure {
-                    reason: format!(
-                        "init timeout: no /runtime/init/ready within {:?}; bootstrap killed",
-                        runner.config.init_timeout
-                    ),
-                    logs: runner.logs(),
-                });
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
+        })
     }
 
     /// Deliver one event (raw bytes) with extra `/next` headers and wait for the outcome, at most
