@@ -13,7 +13,7 @@ EVENT ?= {}
 endif
 ARGS ?=
 
-.PHONY: soak invoke test fmt-check clippy unit compat deploy-check supply-chain audit build package check-package deploy help
+.PHONY: bench bench-smoke soak invoke test fmt-check clippy unit compat deploy-check supply-chain audit build package check-package deploy help fuzz
 
 help:
 	@echo "make invoke [FN=getLoginTicket|getUserInfo|test] [EVENT='{...}'] [ARGS='--http POST /login']"
@@ -23,6 +23,7 @@ help:
 	@echo "make package   dist/<function>/bootstrap and dist/<function>.zip, with sizes"
 	@echo "make check-package   test the zips as shipped (unzip, static, run on the emulator, CloudBase packer)"
 	@echo "make deploy ENV_ID=...   deploy with the pinned CloudBase CLI (see README)"
+	@echo "make bench     Rust against Node with the official SDKs: cold start, warm latency, RSS, zip, minting (docs/benchmarks.md)"
 	@echo "make soak [SOAK_N=100000]   every function, SOAK_N mixed good/bad invocations; RSS must stay flat"
 
 invoke:
@@ -61,8 +62,12 @@ supply-chain:
 audit:
 	scripts/supply-chain all $(if $(REQUIRE),--require)
 
+# FAST_RSA=1 compiles aws-lc at -O2 instead of the profile's -Os: 2048-bit tickets sign about
+# 2.5x faster (0.25 ms instead of 0.62 ms), and getLoginTicket's zip grows by about 400 KB.
+# 1024-bit keys (the console's) sign at the same speed either way. See docs/benchmarks.md.
+FAST_RSA_CONFIG = --config 'profile.release.package."aws-lc-sys".opt-level=2'
 build:
-	cargo build --release --target $(MUSL_TARGET) $(foreach f,$(FUNCTIONS),--bin $(f))
+	cargo build --release --target $(MUSL_TARGET) $(if $(FAST_RSA),$(FAST_RSA_CONFIG)) $(foreach f,$(FUNCTIONS),--bin $(f))
 
 # KEY=path/to/tcb_custom_login.json ships the key inside getLoginTicket's package (off by default).
 package: build
@@ -81,3 +86,34 @@ SOAK_N ?= 100000
 soak: build
 	cargo build --release --quiet -p wxlogin-devtools --bin soak
 	for f in $(FUNCTIONS); do "$${CARGO_TARGET_DIR:-target}/release/soak" --bootstrap "$${CARGO_TARGET_DIR:-target}/$(MUSL_TARGET)/release/$$f" --invocations $(SOAK_N) --warmup $$(( $(SOAK_N) / 10 )) || exit 1; done
+
+# cargo-fuzz targets of shared/wxlogin (libFuzzer, nightly; cargo-fuzz is installed if missing).
+# Each target runs FUZZ_SECONDS, one after another; its corpus, fuzz/corpus/<target> (git-ignored),
+# grows from the committed fuzz/seeds/<target>. Crashes land in fuzz/artifacts/<target>/.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= event http_event identity key_file next_headers
+fuzz:
+	@cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+	cd shared/wxlogin && for t in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz/corpus/$$t && \
+		cargo +nightly fuzz run --debug-assertions $$t fuzz/corpus/$$t fuzz/seeds/$$t -- \
+			-max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 || exit 1; \
+	done
+
+# Rust against the Node reference (scripts/bench/node), same machine, same run; about 3 minutes
+# once built. Writes docs/benchmarks.md. bench-smoke is CI's reduced run (nothing written).
+BENCH_BIN = "$${CARGO_TARGET_DIR:-target}/release/bench" --rust-dir "$${CARGO_TARGET_DIR:-target}/$(MUSL_TARGET)/release" --node-dir scripts/bench/node --dist dist --criterion "$${CARGO_TARGET_DIR:-target}/criterion"
+bench: package scripts/bench/node/node_modules/.installed
+	cargo bench -p wxlogin --bench mint -- mint_
+	CARGO_TARGET_DIR="$${CARGO_TARGET_DIR:-target}/fast-rsa" cargo bench -p wxlogin --bench mint $(FAST_RSA_CONFIG) -- mint_
+	cargo build --release --quiet -p wxlogin-devtools --bin bench
+	$(BENCH_BIN) --criterion-fast-rsa "$${CARGO_TARGET_DIR:-target}/fast-rsa/criterion" --out docs/benchmarks.md
+
+bench-smoke: package scripts/bench/node/node_modules/.installed
+	cargo bench -p wxlogin --bench mint -- --quick mint_
+	cargo build --release --quiet -p wxlogin-devtools --bin bench
+	$(BENCH_BIN) --quick
+
+scripts/bench/node/node_modules/.installed: scripts/bench/node/package.json scripts/bench/node/package-lock.json
+	cd scripts/bench/node && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
