@@ -26,7 +26,8 @@ pub fn is_final(outcome: &Outcome) -> bool {
     }
 }
 
-/// The cache. Not thread-safe by itself: one invocation runs at a time per instance.
+/// The cache. Not `Sync`: the functions run on one thread (event mode serves one invocation at
+/// a time; web mode serves requests concurrently as tasks on that thread).
 #[derive(Debug, Default)]
 pub struct CodeCache {
     entries: HashMap<[u8; 32], (Instant, Outcome)>,
@@ -38,7 +39,8 @@ impl CodeCache {
     /// Maximum number of entries.
     pub const CAPACITY: usize = 1024;
 
-    fn key(code: &str) -> [u8; 32] {
+    /// The key a code is kept under: its SHA-256.
+    pub fn key(code: &str) -> [u8; 32] {
         let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, code.as_bytes());
         let mut k = [0u8; 32];
         k.copy_from_slice(d.as_ref());

@@ -13,10 +13,13 @@
 mod cache;
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use tokio::sync::OnceCell;
 use tracing::{error, info, warn};
 use wxlogin::secret::Secret;
 use wxlogin::ticket::{CustomLoginKey, KeyError, TicketError, TicketOptions, now_ms, resolve_env};
@@ -67,6 +70,9 @@ pub struct Login {
     key: CustomLoginKey,
     env: String,
     cache: RefCell<CodeCache>,
+    /// Exchanges under way, by code hash: a request for a code that is being exchanged waits
+    /// for that exchange instead of calling jscode2session again (web mode serves concurrently).
+    in_flight: RefCell<HashMap<[u8; 32], Rc<OnceCell<cache::Outcome>>>>,
 }
 
 /// The function's state: ready, or the configuration error every call answers with.
@@ -196,6 +202,7 @@ fn build(
         key,
         env,
         cache: RefCell::new(CodeCache::default()),
+        in_flight: RefCell::new(HashMap::new()),
     })
 }
 
@@ -312,15 +319,7 @@ impl Login {
                 info!("a retried code: answering with the first result");
                 first
             }
-            None => {
-                let result = self.exchange(code, ctx).await;
-                if cache::is_final(&result) {
-                    self.cache
-                        .borrow_mut()
-                        .insert(code, result.clone(), std::time::Instant::now());
-                }
-                result
-            }
+            None => self.exchange_once(code, ctx).await,
         };
         let caller = ctx.identity.openid.as_deref();
         let same_app = ctx
@@ -338,6 +337,38 @@ impl Login {
                 401,
                 "this code belongs to another user; call wx.login again",
             ));
+        }
+        result
+    }
+
+    /// One exchange per code at a time: concurrent requests for the same code share the first
+    /// one's result (and its deadline). A final result goes into the cache.
+    async fn exchange_once(&self, code: &str, ctx: &Context) -> cache::Outcome {
+        let key = CodeCache::key(code);
+        let cell = self
+            .in_flight
+            .borrow_mut()
+            .entry(key)
+            .or_insert_with(|| Rc::new(OnceCell::new()))
+            .clone();
+        if Rc::strong_count(&cell) > 2 {
+            info!("the same code is being exchanged: waiting for that result");
+        }
+        let result = cell
+            .get_or_init(|| async {
+                let result = self.exchange(code, ctx).await;
+                if cache::is_final(&result) {
+                    self.cache
+                        .borrow_mut()
+                        .insert(code, result.clone(), std::time::Instant::now());
+                }
+                result
+            })
+            .await
+            .clone();
+        let mut in_flight = self.in_flight.borrow_mut();
+        if in_flight.get(&key).is_some_and(|c| Rc::ptr_eq(c, &cell)) {
+            in_flight.remove(&key);
         }
         result
     }

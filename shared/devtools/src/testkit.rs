@@ -320,3 +320,169 @@ impl Transcript {
         }
     }
 }
+
+/// A function binary started in web mode (`--web`) on a free loopback port.
+pub struct WebProcess {
+    /// The port it serves.
+    pub port: u16,
+    child: tokio::process::Child,
+    logs: std::sync::Arc<std::sync::Mutex<String>>,
+    pumps: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl WebProcess {
+    /// Start `bin --web` with `PORT` set to a free port and `env`, and wait until it accepts
+    /// connections (at most 10 s).
+    pub async fn start(bin: &Path, env: &[(String, String)]) -> WebProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let mut child = tokio::process::Command::new(bin)
+            .arg("--web")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("PORT", port.to_string())
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn");
+        let logs = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let mut pumps = Vec::new();
+        for r in [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let logs = logs.clone();
+            pumps.push(tokio::spawn(async move {
+                use tokio::io::AsyncBufReadExt as _;
+                let mut lines = tokio::io::BufReader::new(r).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let mut l = logs.lock().unwrap();
+                    l.push_str(&line);
+                    l.push('\n');
+                }
+            }));
+        }
+        let started = std::time::Instant::now();
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "{} --web exited: {status}\n{}",
+                    bin.display(),
+                    logs.lock().unwrap()
+                );
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(10),
+                "{} --web is not listening on {port}",
+                bin.display()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        WebProcess {
+            port,
+            child,
+            logs,
+            pumps,
+        }
+    }
+
+    /// One HTTP/1.1 request (`Connection: close`): `(status, headers lower-cased, body)`.
+    /// A write error (the server answering before reading a large body) is not fatal.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, std::collections::BTreeMap<String, String>, Vec<u8>) {
+        web_request(self.port, method, path, headers, body).await
+    }
+
+    /// Everything logged so far.
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().clone()
+    }
+
+    /// SIGTERM; wait for the exit (at most 10 s). Returns the exit status text and every log line.
+    pub async fn stop(mut self) -> (String, String) {
+        if let Some(pid) = self.child.id() {
+            // SAFETY: plain kill(2) on our own child's pid.
+            unsafe {
+                libc::kill(pid as libc::pid_t, libc::SIGTERM);
+            }
+        }
+        let status =
+            match tokio::time::timeout(std::time::Duration::from_secs(10), self.child.wait()).await
+            {
+                Ok(Ok(s)) => s.to_string(),
+                Ok(Err(e)) => format!("wait failed: {e}"),
+                Err(_) => {
+                    let _ = self.child.start_kill();
+                    "did not exit within 10 s of SIGTERM".into()
+                }
+            };
+        for p in self.pumps.drain(..) {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), p).await;
+        }
+        (status, self.logs())
+    }
+}
+
+/// One HTTP/1.1 request to `127.0.0.1:port` (`Connection: close`): `(status, headers, body)`.
+pub async fn web_request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, std::collections::BTreeMap<String, String>, Vec<u8>) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    let _ = s.write_all(head.as_bytes()).await;
+    let _ = s.write_all(body).await;
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw).await;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no HTTP answer: {:?}", String::from_utf8_lossy(&raw)));
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|c| c.parse().ok())
+        .expect("status line");
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    (status, headers, raw[split + 4..].to_vec())
+}

@@ -7,6 +7,7 @@
 //!   platform-controlled channels; [`event`]: callFunction vs HTTP events, integrated responses.
 //! - [`ticket`]: CloudBase custom-login tickets (node-sdk `auth().createTicket` compatible).
 //! - [`wechat`]: the WeChat `sns/jscode2session` client.
+//! - [`web`]: web mode (`--web`): the same handlers served over HTTP, for CloudBase HTTP functions.
 //! - [`error`]: business errors ([`FnError`]) and runtime diagnostics; [`logging`]: tracing setup.
 
 pub mod context;
@@ -17,6 +18,7 @@ pub mod logging;
 pub mod runtime;
 pub mod secret;
 pub mod ticket;
+pub mod web;
 pub mod wechat;
 
 pub use context::{Context, InstanceInfo};

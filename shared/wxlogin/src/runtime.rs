@@ -210,7 +210,7 @@ pub fn runtime_api_from_env() -> Result<String, String> {
     let host = std::env::var("SCF_RUNTIME_API")
         .ok()
         .filter(|v| !v.is_empty())
-        .ok_or("SCF_RUNTIME_API is not set: this binary is an SCF bootstrap; run it with scripts/invoke")?;
+        .ok_or("SCF_RUNTIME_API is not set: this binary is an SCF bootstrap (run it with scripts/invoke), or pass --web to serve HTTP on 0.0.0.0:${PORT:-9000}")?;
     let port = std::env::var("SCF_RUNTIME_API_PORT")
         .ok()
         .filter(|v| !v.is_empty())
@@ -245,6 +245,10 @@ fn install_panic_hook() {
 /// Run `handler` for every invocation until SIGTERM, using the environment's runtime API
 /// address and the default [`RetryPolicy`]. Returns the process exit code.
 ///
+/// Mode: with the command-line argument `--web` the process serves HTTP instead (web mode, for
+/// CloudBase HTTP functions; see [`crate::web`]); otherwise it needs `SCF_RUNTIME_API` and
+/// `SCF_RUNTIME_API_PORT` (event mode).
+///
 /// The handler is a plain `async fn(Event, Context) -> Result<T, FnError>`. Its `Ok` value is
 /// the function result (for an HTTP event, wrapped in a `200` JSON integrated response); its
 /// `Err` is a business error answered as a result object / integrated response with its status.
@@ -253,6 +257,10 @@ where
     F: AsyncFn(Event, Context) -> Result<T, FnError>,
     T: Serialize,
 {
+    // Web mode is asked for explicitly (scf_bootstrap passes --web); otherwise the runtime API.
+    if std::env::args().skip(1).any(|a| a == crate::web::WEB_FLAG) {
+        return crate::web::serve_from_env(handler).await;
+    }
     let base = match runtime_api_from_env() {
         Ok(b) => b,
         Err(msg) => {
