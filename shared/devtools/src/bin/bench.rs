@@ -16,6 +16,8 @@
 //!   `--criterion-fast-rsa`, also those of a build with aws-lc at -O2, `make build FAST_RSA=1`),
 //!   node-sdk `createTicket` (`mint.js`), and `openssl speed rsa1024 rsa2048` sign/s.
 //!
+//! - web mode: `getLoginTicket --web`, spawn → first HTTP 200 and warm keep-alive latency.
+//!
 //! `--quick` is CI's smoke run: 2 cold starts, 200 warm invocations, 1 s of minting, no
 //! criterion, and nothing is written unless `--out` is given.
 //! Exit status: 0 when every measurement ran (targets missed are reported, not failed),
@@ -291,6 +293,147 @@ async fn warm(s: &Setup, function: &str, figs: &mut [Figures; 2]) -> Result<(), 
     Ok(())
 }
 
+/// A keep-alive HTTP/1.1 connection to a web-mode process (what a gateway in front of an HTTP
+/// function would hold open).
+struct KeepAlive {
+    stream: tokio::io::BufReader<tokio::net::TcpStream>,
+}
+
+impl KeepAlive {
+    async fn connect(port: u16) -> std::io::Result<Self> {
+        let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+        stream.set_nodelay(true)?;
+        Ok(KeepAlive {
+            stream: tokio::io::BufReader::new(stream),
+        })
+    }
+
+    /// POST `body` to `/`; the status and the body.
+    async fn post(&mut self, body: &str) -> std::io::Result<(u16, Vec<u8>)> {
+        use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _};
+        let req = format!(
+            "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-Scf-Timeout: 3000\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        self.stream.get_mut().write_all(req.as_bytes()).await?;
+        let mut status = 0;
+        let mut length = 0usize;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if self.stream.read_line(&mut line).await? == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            if status == 0 {
+                status = l
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|c| c.parse().ok())
+                    .unwrap_or(0);
+            } else if let Some((k, v)) = l.split_once(':')
+                && k.eq_ignore_ascii_case("content-length")
+            {
+                length = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; length];
+        self.stream.read_exact(&mut body).await?;
+        Ok((status, body))
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
+}
+
+fn spawn_web(s: &Setup, port: u16) -> std::io::Result<tokio::process::Child> {
+    tokio::process::Command::new(s.args.rust_dir.join("getLoginTicket"))
+        .arg("--web")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PORT", port.to_string())
+        .envs(s.env.iter().map(|(k, v)| (k, v)))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+}
+
+async fn stop_web(mut child: tokio::process::Child) {
+    if let Some(pid) = child.id() {
+        // SAFETY: plain kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(pid as libc::pid_t, libc::SIGTERM);
+        }
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
+}
+
+/// Web mode (getLoginTicket --web): spawn → first HTTP 200, and warm keep-alive latency.
+async fn web_mode(s: &Setup) -> Result<(Vec<Duration>, Vec<Duration>, u64), String> {
+    let mut cold = Vec::new();
+    for i in 0..s.args.cold {
+        let port = free_port();
+        let body = json!({ "code": format!("benchwebcold{i}.1") }).to_string();
+        let spawned = Instant::now();
+        let child = spawn_web(s, port).map_err(|e| format!("getLoginTicket --web: {e}"))?;
+        let mut conn = loop {
+            match KeepAlive::connect(port).await {
+                Ok(c) => break c,
+                Err(_) if spawned.elapsed() < Duration::from_secs(10) => {
+                    tokio::task::yield_now().await
+                }
+                Err(e) => return Err(format!("getLoginTicket --web never listened: {e}")),
+            }
+        };
+        let (status, b) = conn.post(&body).await.map_err(|e| format!("web: {e}"))?;
+        cold.push(spawned.elapsed());
+        if status != 200 {
+            return Err(format!(
+                "web cold start: HTTP {status}: {}",
+                String::from_utf8_lossy(&b)
+            ));
+        }
+        stop_web(child).await;
+    }
+    let port = free_port();
+    let child = spawn_web(s, port).map_err(|e| format!("getLoginTicket --web: {e}"))?;
+    let started = Instant::now();
+    let mut conn = loop {
+        match KeepAlive::connect(port).await {
+            Ok(c) => break c,
+            Err(_) if started.elapsed() < Duration::from_secs(10) => {
+                tokio::time::sleep(Duration::from_millis(1)).await
+            }
+            Err(e) => return Err(format!("getLoginTicket --web never listened: {e}")),
+        }
+    };
+    let mut warm = Vec::with_capacity(s.args.warm);
+    for i in 0..s.args.warm {
+        let body = json!({ "code": format!("benchwebwarm{i}.1") }).to_string();
+        let t = Instant::now();
+        let (status, b) = conn.post(&body).await.map_err(|e| format!("web: {e}"))?;
+        warm.push(t.elapsed());
+        if status != 200 {
+            return Err(format!(
+                "web warm: HTTP {status}: {}",
+                String::from_utf8_lossy(&b)
+            ));
+        }
+    }
+    let rss = child.id().map(rss_kb).unwrap_or(0);
+    stop_web(child).await;
+    Ok((cold, warm, rss))
+}
+
 fn node_zip_bytes(node_dir: &Path, function: &str) -> Option<u64> {
     let out =
         std::env::temp_dir().join(format!("bench-node-{function}-{}.zip", std::process::id()));
@@ -479,6 +622,15 @@ async fn main() -> ExitCode {
         all.push((function, figs));
     }
 
+    eprintln!("bench: web mode (getLoginTicket --web)");
+    let web = match web_mode(&s).await {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("bench: {e}");
+            return ExitCode::from(1);
+        }
+    };
+
     eprintln!("bench: ticket minting");
     let ours = [
         criterion_ns(&s.args.criterion, "mint_1024").map(|ns| 1e9 / ns),
@@ -569,6 +721,14 @@ async fn main() -> ExitCode {
             )
         ));
     }
+    r.push_str(&format!(
+        "\n## Web mode (getLoginTicket --web, Rust only)\n\nThe same binary as a CloudBase HTTP function: spawn → first HTTP 200 (WeChat mock round trip and one signature included), then warm requests on one keep-alive connection.\n\n| figure | value |\n|---|---|\n| cold start, median | {} |\n| cold start, p90 | {} |\n| warm, p50 | {} |\n| warm, p99 | {} |\n| peak RSS | {:.1} MB |\n",
+        ms(percentile(&web.0, 0.5)),
+        ms(percentile(&web.0, 0.9)),
+        ms(percentile(&web.1, 0.5)),
+        ms(percentile(&web.1, 0.99)),
+        web.2 as f64 / 1024.0
+    ));
     r.push_str("\n## Ticket minting, one process, tickets per second\n\n| key | Rust (criterion) | node-sdk createTicket | openssl speed (sign/s) | Rust/openssl | Rust/Node |\n|---|---|---|---|---|---|\n");
     for (i, bits) in [1024, 2048].into_iter().enumerate() {
         let f = |v: Option<f64>| v.map(|x| format!("{x:.0}")).unwrap_or_else(|| "n/a".into());
