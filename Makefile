@@ -13,7 +13,7 @@ EVENT ?= {}
 endif
 ARGS ?=
 
-.PHONY: bench bench-smoke soak invoke test fmt-check clippy unit compat deploy-check supply-chain audit build package check-package deploy help fuzz
+.PHONY: package-web check-package-web deploy-web bench bench-smoke soak invoke test fmt-check clippy unit compat deploy-check supply-chain audit build package check-package deploy help fuzz
 
 help:
 	@echo "make invoke [FN=getLoginTicket|getUserInfo|test] [EVENT='{...}'] [ARGS='--http POST /login']"
@@ -23,6 +23,9 @@ help:
 	@echo "make package   dist/<function>/bootstrap and dist/<function>.zip, with sizes"
 	@echo "make check-package   test the zips as shipped (unzip, static, run on the emulator, CloudBase packer)"
 	@echo "make deploy ENV_ID=...   deploy with the pinned CloudBase CLI (see README)"
+	@echo "make package-web   dist/web/<function>/{scf_bootstrap,<function>} + dist/web/<function>.zip (HTTP functions)"
+	@echo "make check-package-web   the web zips as shipped: unzip, 0755, LF, static, start scf_bootstrap, HTTP answers, SIGTERM, CloudBase packer"
+	@echo "make deploy-web ENV_ID=...   deploy as CloudBase HTTP functions (cloudbaserc.web.json, tcb fn deploy --httpFn)"
 	@echo "make bench     Rust against Node with the official SDKs: cold start, warm latency, RSS, zip, minting (docs/benchmarks.md)"
 	@echo "make soak [SOAK_N=100000]   every function, SOAK_N mixed good/bad invocations; RSS must stay flat"
 
@@ -79,6 +82,18 @@ check-package: package scripts/compat/node_modules/.installed
 
 deploy: package
 	scripts/deploy
+
+# The same binaries as CloudBase HTTP functions: scf_bootstrap runs `<function> --web`.
+# KEY=path/to/tcb_custom_login.json ships the key beside getLoginTicket's binary (off by default).
+package-web: build
+	scripts/package --web $(if $(KEY),--include-key $(KEY))
+
+check-package-web: package-web scripts/compat/node_modules/.installed
+	scripts/check-dist --web
+	for f in $(FUNCTIONS); do node scripts/compat/pack-check.js --web dist/web/$$f || exit 1; done
+
+deploy-web: package-web
+	scripts/deploy --web
 
 # SOAK_N invocations per function (good and bad events mixed) on the musl release binaries:
 # exactly one right result per event, RSS growth after warm-up <= 1 MB. Not in CI (about 1 min).

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 /*
- * pack-check.js <function-dir>
+ * pack-check.js [--web] <function-dir>
  *
  * Zips <function-dir> with the exact code path `tcb fn deploy` uses
  * (@cloudbase/manager-node  lib/function/packer.js  FunctionPacker#compressFiles
@@ -11,6 +11,9 @@
  * Exit codes: 0 = `bootstrap` entry present with owner-exec bit
  *             1 = `bootstrap` entry missing, not unix-attributed, or lacks owner-exec bit
  *             2 = usage / packing / zip-parsing error
+ * With --web (a dist/web/<function> folder, deployed with `tcb fn deploy --httpFn`), the entries
+ * that must be present with the owner-exec bit are `scf_bootstrap` and the binary `<function>`
+ * (the folder's name) instead of `bootstrap`.
  *
  * manager-node (4.10.6, the version @cloudbase/cli 2.12.10 bundles; pinned in package.json) is
  * resolved from this script's folder, or from $MANAGER_NODE_DIR (a directory that contains
@@ -78,8 +81,11 @@ function readCentralDirectory(buf) {
 }
 
 async function main() {
-  const arg = process.argv[2];
-  if (!arg || arg === '-h' || arg === '--help') die(2, 'usage: node pack-check.js <function-dir>');
+  const args = process.argv.slice(2);
+  const web = args[0] === '--web';
+  if (web) args.shift();
+  const arg = args[0];
+  if (!arg || arg === '-h' || arg === '--help' || args.length > 1) die(2, 'usage: node pack-check.js [--web] <function-dir>');
   const dir = path.resolve(arg);
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) die(2, `not a directory: ${dir}`);
 
@@ -87,7 +93,8 @@ async function main() {
   const name = path.basename(dir);
   const root = path.dirname(dir);
   // Same arguments FunctionService#getCodeParams / #uploadFunctionZipToCosLegacy pass for a
-  // non-Java runtime (e.g. CustomRuntime) with installDependency=false and no func.ignore:
+  // non-Java runtime (e.g. CustomRuntime, or Go1 for --web) with installDependency=false and no
+  // func.ignore (HTTP functions are packed by the same code):
   const opts = { ignore: [], codeType: mod.CodeType.File, functionPath: dir, name, root };
   const packer = new mod.FunctionPacker(opts);
 
@@ -123,16 +130,20 @@ async function main() {
     console.log(`${e.name} mode ${perm} (st_mode ${full}, ${host})`);
   }
 
-  const boot = entries.find((e) => e.name === 'bootstrap');
-  if (!boot) {
-    console.log('FAIL: no top-level "bootstrap" entry in zip');
-    process.exit(1);
+  let failed = false;
+  for (const want of web ? ['scf_bootstrap', name] : ['bootstrap']) {
+    const boot = entries.find((e) => e.name === want);
+    if (!boot) {
+      console.log(`FAIL: no top-level "${want}" entry in zip`);
+      failed = true;
+    } else if (boot.hostOS !== 3 || (boot.stMode & 0o100) === 0) {
+      console.log(`FAIL: ${want} lacks owner-exec bit (mode ${(boot.stMode & 0o7777).toString(8)})`);
+      failed = true;
+    } else {
+      console.log(`OK: ${want} has owner-exec bit`);
+    }
   }
-  if (boot.hostOS !== 3 || (boot.stMode & 0o100) === 0) {
-    console.log(`FAIL: bootstrap lacks owner-exec bit (mode ${(boot.stMode & 0o7777).toString(8)})`);
-    process.exit(1);
-  }
-  console.log('OK: bootstrap has owner-exec bit');
+  if (failed) process.exit(1);
 }
 
 main().catch((e) => die(2, e && e.stack ? e.stack : String(e)));
