@@ -430,7 +430,8 @@ impl CustomLoginKey {
         let mut checks = Vec::new();
         let mut check =
             |name: &'static str, ok: bool, detail: String| checks.push(Check { name, ok, detail });
-        let Some((key_id, jwt)) = ticket.trim().split_once(TICKET_SEPARATOR) else {
+        // At the last separator: a JWT never contains one, a private_key_id may.
+        let Some((key_id, jwt)) = ticket.trim().rsplit_once(TICKET_SEPARATOR) else {
             check(
                 "format",
                 false,
