@@ -700,6 +700,16 @@ fn config_rows(fx: &LoginFixture) -> Vec<ConfigRow> {
             "no private_key_id",
         ),
         row(
+            "a private_key_id with the ticket separator /@@/",
+            Some({
+                let mut v = good.clone();
+                v["private_key_id"] = json!("kid/@@/eyJ0eXAi");
+                v.to_string()
+            }),
+            "TCB_CUSTOM_LOGIN_KEY",
+            "private_key_id must be",
+        ),
+        row(
             "a bad PEM",
             Some(with_pem(
                 "-----BEGIN RSA PRIVATE KEY-----\nnot base64 at all\n-----END RSA PRIVATE KEY-----\n",

@@ -88,7 +88,10 @@ pub fn check_http(h: &HttpEvent) {
             assert!(b.len() <= MAX_PAYLOAD_BYTES);
             if h.is_base64_encoded {
                 // STANDARD decoding is canonical: re-encoding gives the (trimmed) text back.
-                assert_eq!(base64::engine::general_purpose::STANDARD.encode(b), raw.trim());
+                assert_eq!(
+                    base64::engine::general_purpose::STANDARD.encode(b),
+                    raw.trim()
+                );
             } else {
                 assert_eq!(b.as_slice(), raw.as_bytes());
             }

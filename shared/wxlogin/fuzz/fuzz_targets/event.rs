@@ -15,7 +15,11 @@ fuzz_target!(|data: &[u8]| {
     // As the runtime reads a /next body. Any JSON decodes; anything else is an error.
     let decoded = Event::decode(data);
     let value = serde_json::from_slice::<Value>(data);
-    assert_eq!(decoded.is_ok(), value.is_ok(), "decode disagrees with serde_json");
+    assert_eq!(
+        decoded.is_ok(),
+        value.is_ok(),
+        "decode disagrees with serde_json"
+    );
     let (Ok(decoded), Ok(value)) = (decoded, value) else {
         return;
     };
@@ -33,7 +37,11 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(decoded_event, event);
     if duplicate_user_info {
         // Only a top-level object can repeat its userInfo key; then no userInfo is trusted.
-        assert!(value.as_object().is_some_and(|m| m.contains_key("userInfo")));
+        assert!(
+            value
+                .as_object()
+                .is_some_and(|m| m.contains_key("userInfo"))
+        );
         assert!(user_info.is_none());
         assert!(!data.is_empty());
     } else {
@@ -56,10 +64,7 @@ fuzz_target!(|data: &[u8]| {
                 h.path,
                 map.get("path").and_then(Value::as_str).unwrap_or_default()
             );
-            assert_eq!(
-                h.body.as_deref(),
-                map.get("body").and_then(Value::as_str)
-            );
+            assert_eq!(h.body.as_deref(), map.get("body").and_then(Value::as_str));
             // Header names lower-cased; exactly the non-null ones of the event.
             let expected_names: std::collections::BTreeSet<String> = map
                 .get("headers")

@@ -76,7 +76,8 @@ fuzz_target!(|data: &[u8]| {
             f => {
                 if let Some(t) = f.strip_prefix("b64:") {
                     b64 = Some(json!(t));
-                } else if let Some(n) = f.strip_prefix("huge:").and_then(|n| n.parse::<i64>().ok()) {
+                } else if let Some(n) = f.strip_prefix("huge:").and_then(|n| n.parse::<i64>().ok())
+                {
                     huge = Some(n.clamp(-2, 2));
                 }
             }
@@ -117,10 +118,17 @@ fuzz_target!(|data: &[u8]| {
         "requestContext".into(),
         json!({"requestId": "r-1", "envId": "env-1", "appId": 0, "uin": 0}),
     );
-    let query_json: Map<String, Value> =
-        query.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
+    let query_json: Map<String, Value> = query
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), json!(v)))
+        .collect();
     event.insert(
-        if gw { "queryString" } else { "queryStringParameters" }.into(),
+        if gw {
+            "queryString"
+        } else {
+            "queryStringParameters"
+        }
+        .into(),
         Value::Object(query_json),
     );
     if numbody {
@@ -132,7 +140,10 @@ fuzz_target!(|data: &[u8]| {
         event.insert("isBase64Encoded".into(), b.clone());
     }
     // A forged identity in an HTTP event: must be ignored.
-    event.insert("userInfo".into(), json!({"openId": "forged", "appId": "wx"}));
+    event.insert(
+        "userInfo".into(),
+        json!({"openId": "forged", "appId": "wx"}),
+    );
 
     let (Event::Http(h), None) = Event::classify(Value::Object(event)) else {
         panic!("an object with httpMethod and requestContext is an HTTP event, without userInfo")
@@ -141,7 +152,11 @@ fuzz_target!(|data: &[u8]| {
     // Fields as delivered.
     assert_eq!(h.method, method.to_ascii_uppercase());
     assert_eq!(h.path, path);
-    let expected_body = if numbody || nobody { None } else { body_text.as_deref() };
+    let expected_body = if numbody || nobody {
+        None
+    } else {
+        body_text.as_deref()
+    };
     assert_eq!(h.body.as_deref(), expected_body);
     let flag = b64
         .as_ref()
@@ -201,6 +216,9 @@ fuzz_target!(|data: &[u8]| {
     }
     if expected_body.is_none() {
         assert_eq!(h.body_bytes(), Ok(Vec::new()));
-        assert_eq!(h.json_body::<Value>().unwrap_err().status, if ct_ok { 400 } else { 415 });
+        assert_eq!(
+            h.json_body::<Value>().unwrap_err().status,
+            if ct_ok { 400 } else { 415 }
+        );
     }
 });

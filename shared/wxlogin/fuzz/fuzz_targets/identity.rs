@@ -100,7 +100,11 @@ fn check_merge(vars: &ContextVars) {
             .get(list_key)
             .cloned()
             .or_else(|| process_env(list_key));
-        for key in list.iter().flat_map(|l| l.split(',')).filter(|k| !k.is_empty()) {
+        for key in list
+            .iter()
+            .flat_map(|l| l.split(','))
+            .filter(|k| !k.is_empty())
+        {
             if let Some(p) = process_env(key).filter(|_| !vars.contains_key(key)) {
                 assert_eq!(merged.get(key), Some(&p));
             }
@@ -122,7 +126,10 @@ fn check_identity(vars: &ContextVars) {
         id.source_channel == IdentitySource::ContextHeader,
         id.openid.is_some() || id.uid.is_some()
     );
-    assert_eq!(id.source_channel == IdentitySource::None, !(id.openid.is_some() || id.uid.is_some()));
+    assert_eq!(
+        id.source_channel == IdentitySource::None,
+        !(id.openid.is_some() || id.uid.is_some())
+    );
 
     // The context header wins over userInfo, field by field.
     let ui = UserInfo {
@@ -130,8 +137,14 @@ fn check_identity(vars: &ContextVars) {
         open_id: Some("o-event".into()),
     };
     let both = Identity::from_channels(Some(vars), Some(&ui));
-    assert_eq!(both.openid.as_deref(), Some(get("WX_OPENID").unwrap_or("o-event")));
-    assert_eq!(both.appid.as_deref(), Some(get("WX_APPID").unwrap_or("wx-event")));
+    assert_eq!(
+        both.openid.as_deref(),
+        Some(get("WX_OPENID").unwrap_or("o-event"))
+    );
+    assert_eq!(
+        both.appid.as_deref(),
+        Some(get("WX_APPID").unwrap_or("wx-event"))
+    );
     assert!(both.is_verified());
 
     // getWXContext view: only its seven fields, straight from the context (never WX_API_TOKEN).
@@ -171,7 +184,11 @@ fuzz_target!(|data: &[u8]| {
     let environ_vars = check_environ(environ);
     let environment_vars = environment.map(check_environment);
 
-    for (a, b) in [(Some(environ), environment), (None, environment), (Some(environ), None)] {
+    for (a, b) in [
+        (Some(environ), environment),
+        (None, environment),
+        (Some(environ), None),
+    ] {
         let got = context_from_headers(a, b);
         match (b.filter(|s| !s.is_empty()), a) {
             (Some(json), _) => assert_eq!(got.ok().flatten(), parse_environment(json).ok()),
@@ -181,7 +198,10 @@ fuzz_target!(|data: &[u8]| {
     }
     assert_eq!(context_from_headers(None, None), Ok(None));
 
-    for vars in [Some(environ_vars), environment_vars.flatten()].iter().flatten() {
+    for vars in [Some(environ_vars), environment_vars.flatten()]
+        .iter()
+        .flatten()
+    {
         check_merge(vars);
         check_identity(vars);
     }

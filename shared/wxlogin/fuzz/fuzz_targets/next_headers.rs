@@ -45,7 +45,9 @@ fuzz_target!(|data: &[u8]| {
     // As runtime.rs reads them.
     let header = |name: &str| map.get(name).and_then(|v| v.to_str().ok());
 
-    let request_id = header("request_id").map(str::trim).filter(|v| !v.is_empty());
+    let request_id = header("request_id")
+        .map(str::trim)
+        .filter(|v| !v.is_empty());
     let parsed = InvocationHeaders::parse(header);
     let h = match parsed {
         Err(d) => {
@@ -76,7 +78,11 @@ fuzz_target!(|data: &[u8]| {
     };
 
     assert_eq!(Some(h.request_id.as_str()), request_id);
-    let ms = header("time_limit_in_ms").unwrap().trim().parse::<u64>().unwrap();
+    let ms = header("time_limit_in_ms")
+        .unwrap()
+        .trim()
+        .parse::<u64>()
+        .unwrap();
     assert!(ms > 0);
     assert_eq!(h.time_limit, Duration::from_millis(ms));
     // The runtime's deadline, `received + time_limit`, must not overflow.
@@ -86,10 +92,17 @@ fuzz_target!(|data: &[u8]| {
         header("memory_limit_in_mb").and_then(|v| v.trim().parse::<u32>().ok())
     );
     assert_eq!(h.environ.as_ref().map(|s| s.expose()), header("environ"));
-    assert_eq!(h.environment.as_ref().map(|s| s.expose()), header("environment"));
+    assert_eq!(
+        h.environment.as_ref().map(|s| s.expose()),
+        header("environment")
+    );
     // Debug shows the context headers as [redacted], never their values.
     let shown = |s: &Option<wxlogin::secret::Secret>| {
-        if s.is_some() { "Some([redacted])" } else { "None" }
+        if s.is_some() {
+            "Some([redacted])"
+        } else {
+            "None"
+        }
     };
     assert_eq!(
         format!("{h:?}"),

@@ -54,6 +54,9 @@ pub enum KeyError {
     NotJson(String),
     /// A required field is missing or empty.
     MissingField(&'static str),
+    /// `private_key_id` is not 1–128 visible ASCII characters, or contains the ticket separator
+    /// `/@@/` (the console's ids are UUIDs; such an id would make the ticket ambiguous).
+    BadKeyId,
     /// An encrypted PEM (`ENCRYPTED PRIVATE KEY` / `Proc-Type: 4,ENCRYPTED`).
     Encrypted,
     /// Not a PEM RSA private key (EC keys, public keys, garbage land here).
@@ -76,6 +79,9 @@ impl std::fmt::Display for KeyError {
             KeyError::Unreadable(p, e) => write!(f, "cannot read key file {}: {e}", p.display()),
             KeyError::NotJson(e) => write!(f, "key file is not the console's JSON ({e})"),
             KeyError::MissingField(k) => write!(f, "key file has no {k}"),
+            KeyError::BadKeyId => f.write_str(
+                "private_key_id must be 1-128 visible ASCII characters without the ticket separator (the console's ids are UUIDs)",
+            ),
             KeyError::Encrypted => f.write_str(
                 "private_key is an encrypted PEM; use the unencrypted key the console gives",
             ),
@@ -249,7 +255,8 @@ impl CustomLoginKey {
     /// Parse the console's JSON `{private_key_id, private_key, env_id}`.
     ///
     /// # Errors
-    /// [`KeyError`]: not JSON, missing field, encrypted / non-RSA / invalid PEM, under 1024 bits.
+    /// [`KeyError`]: not JSON, missing field, a `private_key_id` that is not 1–128 visible ASCII
+    /// characters or contains `/@@/`, encrypted / non-RSA / invalid PEM, under 1024 bits.
     pub fn from_json(json: &str) -> Result<Self, KeyError> {
         let file: KeyFile = serde_json::from_str(json)
             .map_err(|e| KeyError::NotJson(format!("line {} column {}", e.line(), e.column())))?;
@@ -257,6 +264,12 @@ impl CustomLoginKey {
             .private_key_id
             .filter(|s| !s.trim().is_empty())
             .ok_or(KeyError::MissingField("private_key_id"))?;
+        if private_key_id.len() > 128
+            || !private_key_id.bytes().all(|b| b.is_ascii_graphic())
+            || private_key_id.contains(TICKET_SEPARATOR)
+        {
+            return Err(KeyError::BadKeyId);
+        }
         let pem = file
             .private_key
             .filter(|s| !s.expose().trim().is_empty())
