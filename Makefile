@@ -27,6 +27,7 @@ help:
 	@echo "make check-package-web   the web zips as shipped: unzip, 0755, LF, static, start scf_bootstrap, HTTP answers, SIGTERM, CloudBase packer"
 	@echo "make deploy-web ENV_ID=...   deploy as CloudBase HTTP functions (cloudbaserc.web.json, tcb fn deploy --httpFn)"
 	@echo "make bench     Rust against Node with the official SDKs: cold start, warm latency, RSS, zip, minting (docs/benchmarks.md)"
+	@echo "make fuzz [FUZZ_SECONDS=600]   cargo-fuzz every target of shared/wxlogin/fuzz (nightly; not in CI)"
 	@echo "make soak [SOAK_N=100000]   every function, SOAK_N mixed good/bad invocations; RSS must stay flat"
 
 invoke:
