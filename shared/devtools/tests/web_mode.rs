@@ -244,14 +244,27 @@ async fn concurrent_requests_and_one_exchange_per_code() {
     );
     assert_eq!(fx.mock.calls("slow-300.same"), 1);
 
+    // An idle keep-alive connection (a gateway holds them open) does not delay SIGTERM: the
+    // server closes it at once instead of waiting out the drain limit.
+    let idle = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+
     // SIGTERM with a request in flight: it completes, then exit 0.
     let slow = tokio::spawn(call("slow-400.term".into()));
     tokio::time::sleep(Duration::from_millis(100)).await;
+    let stopping = std::time::Instant::now();
     let (status, logs) = web.stop().await;
+    let took = stopping.elapsed();
+    drop(idle);
     let (code, _, b) = slow.await.unwrap();
     assert_eq!(code, 200, "{}", String::from_utf8_lossy(&b));
     assert_eq!(status, "exit status: 0", "{logs}");
     assert!(logs.contains("SIGTERM received"), "{logs}");
+    assert!(
+        !logs.contains("still in flight"),
+        "the idle connection held the shutdown for {took:?}: {logs}"
+    );
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -153,10 +153,15 @@ where
         in_flight = connections.len(),
         "SIGTERM received; finishing requests in flight, then exiting"
     );
-    for conn in std::pin::Pin::new(&mut connections).iter_pin_mut() {
-        conn.graceful_shutdown();
+    // graceful_shutdown only marks a connection; FuturesUnordered polls a future again only when
+    // it is woken, and an idle keep-alive connection is never woken. So re-queue each one: a
+    // freshly pushed future is polled, sees the shutdown and closes (idle) or finishes (busy).
+    let mut closing = FuturesUnordered::new();
+    for mut conn in connections {
+        std::pin::Pin::new(&mut conn).graceful_shutdown();
+        closing.push(conn);
     }
-    let drain = async { while connections.next().await.is_some() {} };
+    let drain = async { while closing.next().await.is_some() {} };
     if tokio::time::timeout(DRAIN_LIMIT, drain).await.is_err() {
         warn!("requests still in flight after {DRAIN_LIMIT:?}; exiting anyway");
     }
