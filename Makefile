@@ -121,9 +121,9 @@ fuzz:
 BENCH_BIN = "$${CARGO_TARGET_DIR:-target}/release/bench" --rust-dir "$${CARGO_TARGET_DIR:-target}/$(MUSL_TARGET)/release" --node-dir scripts/bench/node --dist dist --criterion "$${CARGO_TARGET_DIR:-target}/criterion"
 bench: package scripts/bench/node/node_modules/.installed
 	cargo bench -p wxlogin --bench mint -- mint_
-	CARGO_TARGET_DIR="$${CARGO_TARGET_DIR:-target}/fast-rsa" cargo bench -p wxlogin --bench mint $(FAST_RSA_CONFIG) -- mint_
+	CARGO_TARGET_DIR="$${CARGO_TARGET_DIR:-$(CURDIR)/target}/fast-rsa" cargo bench -p wxlogin --bench mint $(FAST_RSA_CONFIG) -- mint_
 	cargo build --release --quiet -p wxlogin-devtools --bin bench
-	$(BENCH_BIN) --criterion-fast-rsa "$${CARGO_TARGET_DIR:-target}/fast-rsa/criterion" --out docs/benchmarks.md
+	$(BENCH_BIN) --criterion-fast-rsa "$${CARGO_TARGET_DIR:-$(CURDIR)/target}/fast-rsa/criterion" --out docs/benchmarks.md
 
 bench-smoke: package scripts/bench/node/node_modules/.installed
 	cargo bench -p wxlogin --bench mint -- --quick mint_
