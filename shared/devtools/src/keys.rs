@@ -85,3 +85,84 @@ mod tests {
         assert!(super::generate(512, "e").is_err());
     }
 }
+
+/// Key files that must be refused, generated fresh (no key material is committed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusedKey {
+    /// A P-256 EC key, PKCS#8 (`PRIVATE KEY`).
+    EcPkcs8,
+    /// A P-256 EC key, SEC1 (`EC PRIVATE KEY`, RFC 5915).
+    EcSec1,
+    /// An encrypted PKCS#8 PEM (`ENCRYPTED PRIVATE KEY`; random ciphertext).
+    EncryptedPkcs8,
+    /// An encrypted traditional PEM (`RSA PRIVATE KEY` with `Proc-Type: 4,ENCRYPTED`; random
+    /// ciphertext).
+    EncryptedPkcs1,
+    /// A 512-bit RSA key, PKCS#1.
+    Rsa512,
+}
+
+/// PEM text: `der` in base64, 64 columns, between `label` lines.
+pub fn pem(label: &str, headers: &str, der: &[u8]) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n{headers}");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+/// A key file (the console's JSON) for `env_id` whose `private_key` is a [`RefusedKey`].
+///
+/// # Errors
+/// A message when generation fails.
+pub fn refused_key_file(kind: RefusedKey, env_id: &str) -> Result<String, String> {
+    use aws_lc_rs::encoding::AsDer as _;
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let random = |n: usize| {
+        let mut b = vec![0u8; n];
+        rand::thread_rng().fill_bytes(&mut b);
+        b
+    };
+    let ec = || {
+        let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng)
+            .map_err(|e| format!("EC keygen: {e}"))?;
+        Ok::<_, String>(doc.as_ref().to_vec())
+    };
+    let private_key = match kind {
+        RefusedKey::EcPkcs8 => pem("PRIVATE KEY", "", &ec()?),
+        RefusedKey::EcSec1 => {
+            let pkcs8 = ec()?;
+            let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &pkcs8)
+                .map_err(|e| format!("EC key: {e}"))?;
+            let der = pair
+                .private_key()
+                .as_der()
+                .map_err(|e| format!("EC key: {e}"))?;
+            pem("EC PRIVATE KEY", "", der.as_ref())
+        }
+        RefusedKey::EncryptedPkcs8 => pem("ENCRYPTED PRIVATE KEY", "", &random(640)),
+        RefusedKey::EncryptedPkcs1 => pem(
+            "RSA PRIVATE KEY",
+            "Proc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,93A5E4A087A926285878B89F2DD1F639\n\n",
+            &random(608),
+        ),
+        RefusedKey::Rsa512 => {
+            let key =
+                rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 512).map_err(|e| e.to_string())?;
+            key.to_pkcs1_pem(rsa::pkcs8::LineEnding::LF)
+                .map_err(|e| e.to_string())?
+                .to_string()
+        }
+    };
+    Ok(serde_json::json!({
+        "private_key_id": random_key_id(),
+        "private_key": private_key,
+        "env_id": env_id,
+    })
+    .to_string())
+}

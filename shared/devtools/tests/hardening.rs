@@ -14,6 +14,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 use wxlogin_devtools::emulator::{Outcome, Runner};
 use wxlogin_devtools::events::{call_function, http_access};
+use wxlogin_devtools::keys::{RefusedKey, refused_key_file};
 use wxlogin_devtools::mock_wechat::openid_for;
 use wxlogin_devtools::testkit::{
     APPID, ENV, LoginFixture, Sentinels, Transcript, function_bin, http_parts, pem_body_lines,
@@ -638,11 +639,8 @@ async fn bad_input_gets_a_structured_error_not_a_crash() {
 // ---------------------------------------------------------------------------------------------
 // Key and configuration faults
 
-fn bad_key(name: &str) -> String {
-    let path = wxlogin_devtools::workspace_root()
-        .join("shared/devtools/testdata/bad_keys")
-        .join(format!("{name}.json"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+fn bad_key(kind: RefusedKey) -> String {
+    refused_key_file(kind, ENV).unwrap_or_else(|e| panic!("{kind:?}: {e}"))
 }
 
 /// One configuration fault: how to break the environment, and the setting and reason the
@@ -711,39 +709,40 @@ fn config_rows(fx: &LoginFixture) -> Vec<ConfigRow> {
         ),
         row(
             "a bad PEM",
-            Some(with_pem(
-                "-----BEGIN RSA PRIVATE KEY-----\nnot base64 at all\n-----END RSA PRIVATE KEY-----\n",
-            )),
+            Some(with_pem(&{
+                let label = "RSA PRIVATE KEY";
+                format!("-----BEGIN {label}-----\nnot base64 at all\n-----END {label}-----\n")
+            })),
             "TCB_CUSTOM_LOGIN_KEY",
             "not a PEM RSA private key",
         ),
         row(
             "an encrypted PEM (PKCS#8)",
-            Some(bad_key("encrypted_pkcs8")),
+            Some(bad_key(RefusedKey::EncryptedPkcs8)),
             "TCB_CUSTOM_LOGIN_KEY",
             "encrypted",
         ),
         row(
             "an encrypted PEM (PKCS#1, Proc-Type)",
-            Some(bad_key("encrypted_pkcs1")),
+            Some(bad_key(RefusedKey::EncryptedPkcs1)),
             "TCB_CUSTOM_LOGIN_KEY",
             "encrypted",
         ),
         row(
             "an RSA key under 1024 bits",
-            Some(bad_key("rsa_512")),
+            Some(bad_key(RefusedKey::Rsa512)),
             "TCB_CUSTOM_LOGIN_KEY",
             "512 bits",
         ),
         row(
             "an EC key (PKCS#8)",
-            Some(bad_key("ec_pkcs8")),
+            Some(bad_key(RefusedKey::EcPkcs8)),
             "TCB_CUSTOM_LOGIN_KEY",
             "not a PEM RSA private key",
         ),
         row(
             "an EC key (SEC1)",
-            Some(bad_key("ec_sec1")),
+            Some(bad_key(RefusedKey::EcSec1)),
             "TCB_CUSTOM_LOGIN_KEY",
             "not a PEM RSA private key",
         ),
