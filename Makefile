@@ -106,12 +106,22 @@ soak: build
 # cargo-fuzz targets of shared/wxlogin (libFuzzer, nightly; cargo-fuzz is installed if missing).
 # Each target runs FUZZ_SECONDS, one after another; its corpus, fuzz/corpus/<target> (git-ignored),
 # grows from the committed fuzz/seeds/<target>. Crashes land in fuzz/artifacts/<target>/.
+# No key is committed: key_file's key seeds (1024/2048-bit key files, a bare PEM, a ticket) are
+# generated into its corpus with scripts/ticket, and its ticket inputs are checked against the
+# 1024-bit one (WXLOGIN_FUZZ_KEY).
 FUZZ_SECONDS ?= 600
 FUZZ_TARGETS ?= event http_event identity key_file next_headers
+FUZZ_KEY_DIR = shared/wxlogin/fuzz/corpus/key_file
 fuzz:
 	@cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+	mkdir -p $(FUZZ_KEY_DIR)
+	test -f $(FUZZ_KEY_DIR)/gen_key_1024.json || scripts/ticket keygen --out $(FUZZ_KEY_DIR)/gen_key_1024.json --bits 1024 --env test-env-1a2b
+	test -f $(FUZZ_KEY_DIR)/gen_key_2048.json || scripts/ticket keygen --out $(FUZZ_KEY_DIR)/gen_key_2048.json --bits 2048 --env test-env-1a2b
+	node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(process.argv[1])).private_key)' $(FUZZ_KEY_DIR)/gen_key_1024.json > $(FUZZ_KEY_DIR)/gen_pkcs1.txt
+	scripts/ticket mint --key $(FUZZ_KEY_DIR)/gen_key_1024.json --uid user_0001 --now-ms 1763700000000 > $(FUZZ_KEY_DIR)/gen_ticket.txt
 	cd shared/wxlogin && for t in $(FUZZ_TARGETS); do \
 		mkdir -p fuzz/corpus/$$t && \
+		WXLOGIN_FUZZ_KEY=$(CURDIR)/$(FUZZ_KEY_DIR)/gen_key_1024.json \
 		cargo +nightly fuzz run --debug-assertions $$t fuzz/corpus/$$t fuzz/seeds/$$t -- \
 			-max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 || exit 1; \
 	done
