@@ -6,7 +6,7 @@
 //! handler already has:
 //! - method, path, query, headers (names lower-cased) and body become an [`HttpEvent`]; a body
 //!   that is not UTF-8 is passed base64-encoded (`isBase64Encoded`);
-//! - `X-Scf-Request-Id` is the request id (else `web-<n>-<random>`), `X-Scf-Timeout` the time
+//! - `X-Scf-Request-Id` is the request id (else `web-<pid>-<n>`), `X-Scf-Timeout` the time
 //!   limit in **milliseconds** (else [`DEFAULT_TIME_LIMIT`]), `X-Scf-Memory` the memory in MB.
 //!   Headers beginning with `X-Scf-` cannot be set by clients (SCF doc 583/56129);
 //! - a body over 6 MB gets `413 PAYLOAD_TOO_LARGE` without being read further;
@@ -195,9 +195,9 @@ impl<F> Web<'_, F> {
             .map(str::to_owned)
             .unwrap_or_else(|| {
                 format!(
-                    "web-{}-{:08x}",
-                    self.counter.fetch_add(1, Ordering::Relaxed) + 1,
-                    random_u32()
+                    "web-{}-{}",
+                    std::process::id(),
+                    self.counter.fetch_add(1, Ordering::Relaxed) + 1
                 )
             });
         let span = info_span!("invocation", request_id = %request_id);
@@ -274,13 +274,6 @@ impl<F> Web<'_, F> {
             Err(e) => IntegratedResponse::from_error(&e),
         }
     }
-}
-
-fn random_u32() -> u32 {
-    let mut b = [0u8; 4];
-    // aws-lc's RNG; a request id does not need to be secret, only unlikely to repeat.
-    let _ = aws_lc_rs::rand::fill(&mut b);
-    u32::from_le_bytes(b)
 }
 
 /// The request as an HTTP event, the body capped at 6 MB.
