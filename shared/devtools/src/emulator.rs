@@ -436,20 +436,7 @@ impl Runner {
         let limit = config.init_timeout + config.time_limit;
         let spawned = Instant::now();
         let runner = Self::spawn(bootstrap, env, config, false, emulator)?;
-        let mut exit = runner.exit.clone();
-        let outcome = tokio::select! {
-            biased;
-            r = rx => r.unwrap_or(Outcome::Crashed("emulator dropped the invocation".into())),
-            _ = tokio::time::sleep(limit) => {
-                runner.emulator.abandon();
-                runner.kill_now();
-                Outcome::Timeout
-            }
-            _ = exit.wait_for(Option::is_some) => {
-                runner.emulator.abandon();
-                Outcome::Crashed(runner.exit.borrow().clone().unwrap_or_default())
-            }
-        };
+        let outcome = runner.outcome(rx, limit).await;
         let took = spawned.elapsed();
         Ok((runner, outcome, took))
     }
@@ -540,12 +527,18 @@ impl Runner {
     /// the exec timeout (then the bootstrap is killed, like SCF does).
     pub async fn invoke_raw(&self, event: Vec<u8>, headers: Vec<(String, String)>) -> Outcome {
         let (_id, rx) = self.emulator.enqueue(event, headers);
+        self.outcome(rx, self.config.time_limit).await
+    }
+
+    /// The result `rx` delivers, or `Timeout` after `limit` (the bootstrap is killed), or
+    /// `Crashed` when the process exits first.
+    async fn outcome(&self, rx: oneshot::Receiver<Outcome>, limit: Duration) -> Outcome {
         let mut exit = self.exit.clone();
         tokio::select! {
             // A result that arrived wins over a timeout or an exit that raced with it.
             biased;
             r = rx => r.unwrap_or(Outcome::Crashed("emulator dropped the invocation".into())),
-            _ = tokio::time::sleep(self.config.time_limit) => {
+            _ = tokio::time::sleep(limit) => {
                 self.emulator.abandon();
                 self.kill_now();
                 Outcome::Timeout

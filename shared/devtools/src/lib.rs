@@ -6,10 +6,12 @@
 //! - [`mock_wechat`]: a local `sns/jscode2session` with documented behaviour per code.
 //! - [`keys`]: dev custom-login key files in the console's format.
 //! - [`events`]: callFunction and HTTP-access event builders.
+//! - [`measure`]: percentiles and `/proc` memory figures for `soak` and `bench`.
 
 pub mod emulator;
 pub mod events;
 pub mod keys;
+pub mod measure;
 pub mod mock_wechat;
 pub mod testkit;
 

@@ -30,8 +30,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use wxlogin_devtools::emulator::{EmulatorConfig, Outcome, Runner};
 use wxlogin_devtools::events::call_function;
-use wxlogin_devtools::mock_wechat::{MockWeChat, openid_for};
-use wxlogin_devtools::testkit::{APPID, ENV, SECRET};
+use wxlogin_devtools::measure::{percentile, proc_status_kb};
+use wxlogin_devtools::mock_wechat::openid_for;
+use wxlogin_devtools::testkit::{APPID, ENV, LoginFixture};
 
 const FUNCTIONS: &[&str] = &["getLoginTicket", "getUserInfo", "test"];
 const USAGE: &str = "usage: bench --rust-dir DIR --node-dir DIR [--dist DIR] [--criterion DIR] [--criterion-fast-rsa DIR] [--out FILE] [--cold N] [--warm N] [--mint-seconds S] [--quick]";
@@ -195,25 +196,6 @@ fn check(function: &str, lang: Lang, o: &Outcome) -> Result<(), String> {
     }
 }
 
-fn rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-fn percentile(v: &[Duration], p: f64) -> Duration {
-    let mut s = v.to_vec();
-    s.sort_unstable();
-    let i = ((s.len().saturating_sub(1)) as f64 * p).round() as usize;
-    s.get(i).copied().unwrap_or_default()
-}
-
 fn ms(d: Duration) -> String {
     let m = d.as_secs_f64() * 1000.0;
     if m >= 100.0 {
@@ -287,7 +269,7 @@ async fn warm(s: &Setup, function: &str, figs: &mut [Figures; 2]) -> Result<(), 
         done += n;
     }
     for (k, (_, rt)) in runners.into_iter().enumerate() {
-        figs[k].peak_rss_kb = rss_kb(rt.pid());
+        figs[k].peak_rss_kb = proc_status_kb(rt.pid(), "VmHWM").unwrap_or(0);
         rt.shutdown().await;
     }
     Ok(())
@@ -429,7 +411,10 @@ async fn web_mode(s: &Setup) -> Result<(Vec<Duration>, Vec<Duration>, u64), Stri
             ));
         }
     }
-    let rss = child.id().map(rss_kb).unwrap_or(0);
+    let rss = child
+        .id()
+        .and_then(|pid| proc_status_kb(pid, "VmHWM"))
+        .unwrap_or(0);
     stop_web(child).await;
     Ok((cold, warm, rss))
 }
@@ -556,44 +541,25 @@ async fn main() -> ExitCode {
         }
     };
     let started = Instant::now();
-    let mock = match MockWeChat::start(APPID, SECRET).await {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("bench: mock WeChat: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let dir = std::env::temp_dir().join(format!("wxlogin-bench-{}", std::process::id()));
-    let mut keys = Vec::new();
-    for bits in [1024, 2048] {
-        let path = dir.join(format!("key-{bits}.json"));
-        let made = wxlogin_devtools::keys::generate(bits, ENV).and_then(|k| {
-            wxlogin_devtools::keys::write_key_file(&path, &k).map_err(|e| e.to_string())
-        });
-        if let Err(e) = made {
-            eprintln!("bench: key: {e}");
-            return ExitCode::from(2);
-        }
-        keys.push(path);
+    // The mock WeChat and a 1024-bit key (the console's size, used by the functions); a 2048-bit
+    // key beside it for minting. All in a temp folder, removed at the end.
+    let fx = LoginFixture::new().await;
+    let key_2048 = fx.dir().join("key-2048.json");
+    let made = wxlogin_devtools::keys::generate(2048, ENV).and_then(|k| {
+        wxlogin_devtools::keys::write_key_file(&key_2048, &k).map_err(|e| e.to_string())
+    });
+    if let Err(e) = made {
+        eprintln!("bench: key: {e}");
+        return ExitCode::from(2);
     }
-    let env: Vec<(String, String)> = vec![
-        ("WX_APPID".into(), APPID.into()),
-        ("WX_SECRET".into(), SECRET.into()),
-        ("TCB_ENV".into(), ENV.into()),
-        ("WECHAT_API_BASE".into(), mock.base_url()),
-        // The console's key size.
-        (
-            "TCB_CUSTOM_LOGIN_KEY_FILE".into(),
-            keys[0].display().to_string(),
-        ),
-        // Both sides log at their defaults minus per-invocation info lines.
-        ("RUST_LOG".into(), "warn".into()),
-    ];
+    let mut env = fx.env();
+    // Both sides log at their defaults minus per-invocation info lines.
+    env.push(("RUST_LOG".into(), "warn".into()));
     let s = Setup {
         args,
         env,
-        key_1024: keys[0].clone(),
-        key_2048: keys[1].clone(),
+        key_1024: fx.key_path.clone(),
+        key_2048,
     };
 
     let mut all: Vec<(&str, [Figures; 2])> = Vec::new();
@@ -648,7 +614,6 @@ async fn main() -> ExitCode {
     ];
     let (o1024, o2048, openssl_version) = openssl_sign(s.args.mint_seconds);
     let openssl = [o1024, o2048];
-    let _ = std::fs::remove_dir_all(&dir);
 
     // The report.
     let mut r = String::new();

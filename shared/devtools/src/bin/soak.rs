@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use wxlogin_devtools::emulator::{EmulatorConfig, Outcome, Runner};
 use wxlogin_devtools::events::{call_function, http_access};
-use wxlogin_devtools::mock_wechat::{MockWeChat, openid_for};
-use wxlogin_devtools::testkit::{APPID, ENV, SECRET};
+use wxlogin_devtools::measure::{percentile, proc_status_kb};
+use wxlogin_devtools::mock_wechat::openid_for;
+use wxlogin_devtools::testkit::{APPID, ENV, LoginFixture};
 
 const USAGE: &str = "usage: soak --bootstrap PATH [--function getLoginTicket|getUserInfo|test] [--invocations N] [--warmup N] [--max-growth-kb KB]";
 
@@ -95,18 +96,12 @@ fn event(function: &str, i: u64) -> (&'static str, Vec<u8>, Vec<(String, String)
     );
     let openid = openid_for(APPID, &code);
     match slot {
-        0 | 1 if login => (
-            "good call",
-            json(call_function(
-                json!({"code": code}),
-                Some(&openid),
-                Some(APPID),
-            )),
-            vec![],
-            Expect::Ok,
-        ),
-        2 if login => (
-            "retried code",
+        0..=2 if login => (
+            if slot == 2 {
+                "retried code"
+            } else {
+                "good call"
+            },
             json(call_function(
                 json!({"code": code}),
                 Some(&openid),
@@ -217,26 +212,6 @@ fn check(outcome: &Outcome, expect: Expect) -> Result<(), String> {
     }
 }
 
-/// `VmRSS` and `VmHWM` of `pid`, in kB.
-fn rss_kb(pid: u32) -> Option<(u64, u64)> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))?
-            .split_whitespace()
-            .nth(1)?
-            .parse::<u64>()
-            .ok()
-    };
-    Some((field("VmRSS:")?, field("VmHWM:")?))
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted.get(i).copied().unwrap_or_default()
-}
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args = match parse_args() {
@@ -249,34 +224,11 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mock = match MockWeChat::start(APPID, SECRET).await {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("soak: mock WeChat: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let dir = std::env::temp_dir().join(format!("wxlogin-soak-{}", std::process::id()));
-    let key_path = dir.join("tcb_custom_login.json");
-    let key = wxlogin_devtools::keys::generate(1024, ENV).and_then(|k| {
-        wxlogin_devtools::keys::write_key_file(&key_path, &k).map_err(|e| e.to_string())
-    });
-    if let Err(e) = key {
-        eprintln!("soak: key: {e}");
-        return ExitCode::from(2);
-    }
-    let env: Vec<(String, String)> = vec![
-        ("WX_APPID".into(), APPID.into()),
-        ("WX_SECRET".into(), SECRET.into()),
-        ("TCB_ENV".into(), ENV.into()),
-        ("WECHAT_API_BASE".into(), mock.base_url()),
-        (
-            "TCB_CUSTOM_LOGIN_KEY_FILE".into(),
-            key_path.display().to_string(),
-        ),
-        // Logs at warn: a soak measures the function, not the log pipe.
-        ("RUST_LOG".into(), "warn".into()),
-    ];
+    // The mock WeChat and a 1024-bit key (the console's size) in a temp folder, removed at the end.
+    let fx = LoginFixture::new().await;
+    let mut env = fx.env();
+    // Logs at warn: a soak measures the function, not the log pipe.
+    env.push(("RUST_LOG".into(), "warn".into()));
     let config = EmulatorConfig {
         time_limit: Duration::from_secs(3),
         namespace: ENV.into(),
@@ -301,11 +253,11 @@ async fn main() -> ExitCode {
     let mut latencies = Vec::with_capacity(args.invocations as usize);
     let mut kinds: BTreeMap<&str, u64> = BTreeMap::new();
     let mut failures: Vec<String> = Vec::new();
-    let mut rss_after_warmup = (0, 0);
+    let mut rss_after_warmup = 0;
     let started = Instant::now();
     for i in 0..args.invocations {
         if i == args.warmup {
-            rss_after_warmup = rss_kb(pid).unwrap_or_default();
+            rss_after_warmup = proc_status_kb(pid, "VmRSS").unwrap_or_default();
         }
         let (kind, raw, headers, expect) = event(&args.function, i);
         let t = Instant::now();
@@ -320,14 +272,14 @@ async fn main() -> ExitCode {
         }
     }
     let elapsed = started.elapsed();
-    let (rss_end, hwm) = rss_kb(pid).unwrap_or_default();
+    let rss_end = proc_status_kb(pid, "VmRSS").unwrap_or_default();
+    let hwm = proc_status_kb(pid, "VmHWM").unwrap_or_default();
     let rejected = rt.emulator.rejected();
     let (status, _) = rt.stop().await;
-    let _ = std::fs::remove_dir_all(&dir);
 
     latencies.sort_unstable();
     let n = latencies.len() as u64;
-    let growth = rss_end.saturating_sub(rss_after_warmup.0);
+    let growth = rss_end.saturating_sub(rss_after_warmup);
     println!("## soak: {}", args.function);
     println!();
     println!("| figure | value |");
@@ -346,7 +298,7 @@ async fn main() -> ExitCode {
     );
     println!(
         "| RSS after {} warm-up invocations | {} kB |",
-        args.warmup, rss_after_warmup.0
+        args.warmup, rss_after_warmup
     );
     println!("| RSS at the end | {rss_end} kB |");
     println!(
@@ -354,7 +306,7 @@ async fn main() -> ExitCode {
         args.max_growth_kb
     );
     println!("| peak RSS (VmHWM) | {hwm} kB |");
-    println!("| WeChat calls (mock) | {} |", mock.total_calls());
+    println!("| WeChat calls (mock) | {} |", fx.mock.total_calls());
     println!(
         "| results rejected by the emulator (second results) | {} |",
         rejected.len()
