@@ -373,6 +373,26 @@ async fn recv_sigterm(sigterm: &mut Option<tokio::signal::unix::Signal>) -> Opti
     }
 }
 
+/// Run the handler once, catching a panic (`Err` with its message; the panic hook has logged it
+/// with its location) and logging a business error. Event mode and web mode both call this.
+pub(crate) async fn call_handler<F, T>(
+    handler: &F,
+    event: Event,
+    ctx: Context,
+) -> Result<Result<T, FnError>, String>
+where
+    F: AsyncFn(Event, Context) -> Result<T, FnError>,
+{
+    let result = AssertUnwindSafe(async { handler(event, ctx).await })
+        .catch_unwind()
+        .await
+        .map_err(|payload| format!("handler panicked: {}", panic_message(&*payload)))?;
+    if let Err(e) = &result {
+        warn!(error = %e.error, errcode = ?e.errcode, status = e.status, "handler returned an error");
+    }
+    Ok(result)
+}
+
 async fn invoke_once<F, T>(
     handler: &F,
     instance: &Arc<InstanceInfo>,
@@ -441,21 +461,10 @@ where
         instance: instance.clone(),
         identity,
     };
-    let result = match AssertUnwindSafe(async { handler(event, ctx).await })
-        .catch_unwind()
-        .await
-    {
+    let result = match call_handler(handler, event, ctx).await {
         Ok(r) => r,
-        Err(payload) => {
-            return Outcome::Error(diag(
-                "HANDLER_PANIC",
-                format!("handler panicked: {}", panic_message(&*payload)),
-            ));
-        }
+        Err(panicked) => return Outcome::Error(diag("HANDLER_PANIC", panicked)),
     };
-    if let Err(e) = &result {
-        warn!(error = %e.error, errcode = ?e.errcode, status = e.status, "handler returned an error");
-    }
     let body = match (is_http, &result) {
         (false, Ok(v)) => serde_json::to_vec(v),
         (false, Err(e)) => serde_json::to_vec(e),

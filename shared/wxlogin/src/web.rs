@@ -22,7 +22,6 @@
 //! SIGTERM stops accepting, lets requests in flight finish (at most [`DRAIN_LIMIT`]), and exits 0.
 
 use std::convert::Infallible;
-use std::panic::AssertUnwindSafe;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,7 +29,6 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use bytes::Bytes;
-use futures_util::FutureExt as _;
 use futures_util::StreamExt as _;
 use futures_util::stream::FuturesUnordered;
 use http_body_util::{BodyExt as _, Full, Limited};
@@ -248,18 +246,12 @@ impl<F> Web<'_, F> {
         F: AsyncFn(Event, Context) -> Result<T, FnError>,
         T: Serialize,
     {
-        let handler = self.handler;
-        let result = AssertUnwindSafe(async move { handler(Event::Http(event), ctx).await })
-            .catch_unwind()
-            .await;
-        let answer = match result {
+        let answer = match crate::runtime::call_handler(self.handler, Event::Http(event), ctx).await
+        {
             Ok(Ok(value)) => IntegratedResponse::json(200, &value)
                 .map_err(|e| FnError::internal(format!("the result could not be serialised: {e}"))),
-            Ok(Err(e)) => {
-                warn!(error = %e.error, errcode = ?e.errcode, status = e.status, "handler returned an error");
-                Err(e)
-            }
-            Err(_) => Err(FnError::internal("the handler panicked")),
+            Ok(Err(e)) => Err(e),
+            Err(_panicked) => Err(FnError::internal("the handler panicked")),
         };
         match answer {
             Ok(r) if r.body.len() > MAX_PAYLOAD_BYTES => {
