@@ -301,3 +301,66 @@ async fn web_functions_have_no_identity() {
     t.assert_no_leak(&s);
     let _ = ENV;
 }
+
+/// `X-Scf-*` headers are the platform's: a proxy appends its own copy after whatever the client
+/// sent, so the last copy is the one that counts. A request id that is not a short token of safe
+/// characters is replaced by a generated one, so a client cannot write fields into log lines.
+#[tokio::test(flavor = "current_thread")]
+async fn x_scf_headers_use_the_last_copy_and_request_ids_are_tokens() {
+    let fx = LoginFixture::new().await;
+    let mut env = fx.env();
+    env.push(("LOG_FORMAT".into(), "text".into()));
+    let web = WebProcess::start(&function_bin("getLoginTicket"), &env).await;
+    // The client's copies first, the platform's last: the 800 ms limit applies, so a WeChat that
+    // takes 5 s gets a 502 (with the client's 60 s limit it would have been a 200).
+    let (status, _, b) = web
+        .request(
+            "POST",
+            "/",
+            &[
+                JSON,
+                ("X-Scf-Request-Id", "client-chosen-id"),
+                ("X-Scf-Timeout", "60000"),
+                ("X-Scf-Request-Id", "platform-id-1"),
+                ("X-Scf-Timeout", "800"),
+            ],
+            br#"{"code":"slow-5000.lastcopy"}"#,
+        )
+        .await;
+    assert_eq!(
+        (status, json_body(&b)["error"].clone()),
+        (502, json!("WX_API_UNREACHABLE")),
+        "{}",
+        String::from_utf8_lossy(&b)
+    );
+    // Request ids that could forge log fields or break a log line are not used.
+    for forged in [
+        "x forged=1",
+        "x\"forged=2",
+        "idé-forged=3",
+        &"forged4".repeat(40),
+    ] {
+        let (status, _, b) = web
+            .request(
+                "POST",
+                "/",
+                &[JSON, ("X-Scf-Request-Id", forged)],
+                br#"{"code":"ids.1"}"#,
+            )
+            .await;
+        assert_eq!(status, 200, "{forged}: {}", String::from_utf8_lossy(&b));
+    }
+    let (status, logs) = web.stop().await;
+    assert_eq!(status, "exit status: 0", "{logs}");
+    assert!(logs.contains("platform-id-1"), "{logs}");
+    assert!(!logs.contains("client-chosen-id"), "{logs}");
+    for n in 1..=4 {
+        assert!(!logs.contains(&format!("forged={n}")), "{logs}");
+    }
+    assert!(!logs.contains("forged4forged4"), "{logs}");
+    assert!(
+        logs.contains("X-Scf-Request-Id is not a short token"),
+        "a refused request id is logged (by name, not value): {logs}"
+    );
+    assert!(logs.contains("request_id=web-"), "{logs}");
+}

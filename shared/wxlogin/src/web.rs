@@ -8,7 +8,12 @@
 //!   that is not UTF-8 is passed base64-encoded (`isBase64Encoded`);
 //! - `X-Scf-Request-Id` is the request id (else `web-<pid>-<n>`), `X-Scf-Timeout` the time
 //!   limit in **milliseconds** (else [`DEFAULT_TIME_LIMIT`]), `X-Scf-Memory` the memory in MB.
-//!   Headers beginning with `X-Scf-` cannot be set by clients (SCF doc 583/56129);
+//!   SCF documents that clients cannot set headers beginning with `X-Scf-` (SCF doc 583/56129),
+//!   but we do not rely on it: when a header comes more than once, the **last** copy is used,
+//!   because a proxy that adds its own header appends it after whatever the client sent. A
+//!   request id is used only when it is a short token of safe characters ([`is_safe_request_id`]);
+//!   anything else is replaced by a generated id (and a WARN names the header, never the value),
+//!   so a client cannot write fields into a log line;
 //! - a body over 6 MB gets `413 PAYLOAD_TOO_LARGE` without being read further;
 //! - the handler's integrated response becomes the HTTP response; a handler panic becomes
 //!   `500 INTERNAL`, a result over 6 MB `500 RESULT_TOO_LARGE`.
@@ -173,12 +178,29 @@ struct Web<'a, F> {
     counter: &'a AtomicU64,
 }
 
-/// A header as text, when it is valid visible ASCII.
+/// The **last** copy of a header, as text, when it is valid visible ASCII. The last, not the
+/// first: a proxy in front of us appends its own copy after any the client sent.
 fn header<'h>(h: &'h hyper::HeaderMap, name: &str) -> Option<&'h str> {
-    h.get(name)
+    h.get_all(name)
+        .iter()
+        .next_back()
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|v| !v.is_empty())
+}
+
+/// Longest request id taken from `X-Scf-Request-Id`, bytes. SCF's are 36-character UUIDs.
+pub const MAX_REQUEST_ID_BYTES: usize = 64;
+
+/// Whether `id` may be used as a request id in logs and answers: 1 to [`MAX_REQUEST_ID_BYTES`]
+/// characters from `A-Z a-z 0-9 - _ . :`. No space, quote, `=` or control character, so the id
+/// can never forge a field or a line in text or JSON logs.
+pub fn is_safe_request_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_REQUEST_ID_BYTES
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
 impl<F> Web<'_, F> {
@@ -188,18 +210,25 @@ impl<F> Web<'_, F> {
         T: Serialize,
     {
         let received = Instant::now();
-        let request_id = header(req.headers(), "x-scf-request-id")
-            .filter(|id| id.len() <= 128)
-            .map(str::to_owned)
-            .unwrap_or_else(|| {
-                format!(
-                    "web-{}-{}",
-                    std::process::id(),
-                    self.counter.fetch_add(1, Ordering::Relaxed) + 1
-                )
-            });
+        let sent_id = req.headers().get_all("x-scf-request-id").iter().next_back();
+        let safe_id = sent_id
+            .and_then(|v| v.to_str().ok())
+            .filter(|id| is_safe_request_id(id));
+        let request_id = safe_id.map(str::to_owned).unwrap_or_else(|| {
+            format!(
+                "web-{}-{}",
+                std::process::id(),
+                self.counter.fetch_add(1, Ordering::Relaxed) + 1
+            )
+        });
+        let refused_id = sent_id.is_some() && safe_id.is_none();
         let span = info_span!("invocation", request_id = %request_id);
         async move {
+            if refused_id {
+                warn!(
+                    "X-Scf-Request-Id is not a short token of safe characters; using a generated request id"
+                );
+            }
             let time_limit = header(req.headers(), "x-scf-timeout")
                 .and_then(|v| v.parse::<u64>().ok())
                 .filter(|ms| *ms > 0)
