@@ -2,7 +2,9 @@
 //!
 //! A `wx.login` code is single-use: a second jscode2session call costs quota and answers 40163.
 //! When a client retries the same code (network hiccup, double tap), the cache answers with the
-//! first result instead: the same ticket, or the same error. Only *final* results are kept: a
+//! first result instead: the same ticket, or the same error. Each entry keeps the first request's
+//! idempotency key (hashed), so that `Login::login` gives a cached ticket only to a retry of the
+//! same attempt (see `request.rs`). Only *final* results are kept: a
 //! success, or a WeChat errcode other than -1 (busy) and 45011 (quota), which may succeed later.
 //! Entries live 5 minutes (a code's own lifetime; tickets live 10); the cache holds at most
 //! [`CodeCache::CAPACITY`] entries. Codes are not stored, only their hashes; no session_key is
@@ -14,9 +16,19 @@ use std::time::{Duration, Instant};
 use wxlogin::FnError;
 
 use crate::LoginResult;
+use crate::request::IdempotencyKey;
 
 /// The first result for a code.
 pub type Outcome = Result<LoginResult, FnError>;
+
+/// A code's first result, and the idempotency key of the request that got it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct First {
+    /// The result.
+    pub outcome: Outcome,
+    /// The first request's key; `None` when it sent none.
+    pub key: Option<IdempotencyKey>,
+}
 
 /// Whether an outcome may be replayed for the same code.
 pub fn is_final(outcome: &Outcome) -> bool {
@@ -30,7 +42,7 @@ pub fn is_final(outcome: &Outcome) -> bool {
 /// a time; web mode serves requests concurrently as tasks on that thread).
 #[derive(Debug, Default)]
 pub struct CodeCache {
-    entries: HashMap<[u8; 32], (Instant, Outcome)>,
+    entries: HashMap<[u8; 32], (Instant, First)>,
 }
 
 impl CodeCache {
@@ -47,12 +59,12 @@ impl CodeCache {
         k
     }
 
-    /// The outcome recorded for `code`, if younger than [`Self::TTL`] at `now`.
-    pub fn get(&mut self, code: &str, now: Instant) -> Option<Outcome> {
+    /// The first result recorded for `code`, if younger than [`Self::TTL`] at `now`.
+    pub fn get(&mut self, code: &str, now: Instant) -> Option<First> {
         let key = Self::key(code);
         match self.entries.get(&key) {
-            Some((at, outcome)) if now.saturating_duration_since(*at) < Self::TTL => {
-                Some(outcome.clone())
+            Some((at, first)) if now.saturating_duration_since(*at) < Self::TTL => {
+                Some(first.clone())
             }
             Some(_) => {
                 self.entries.remove(&key);
@@ -62,8 +74,8 @@ impl CodeCache {
         }
     }
 
-    /// Record an outcome. Expired entries go first; when still full, the oldest goes.
-    pub fn insert(&mut self, code: &str, outcome: Outcome, now: Instant) {
+    /// Record a first result. Expired entries go first; when still full, the oldest goes.
+    pub fn insert(&mut self, code: &str, first: First, now: Instant) {
         if self.entries.len() >= Self::CAPACITY {
             self.entries
                 .retain(|_, (at, _)| now.saturating_duration_since(*at) < Self::TTL);
@@ -77,7 +89,7 @@ impl CodeCache {
         {
             self.entries.remove(&oldest);
         }
-        self.entries.insert(Self::key(code), (now, outcome));
+        self.entries.insert(Self::key(code), (now, first));
     }
 
     /// Number of entries (expired ones included until evicted).
@@ -95,12 +107,15 @@ impl CodeCache {
 mod tests {
     use super::*;
 
-    fn ok(openid: &str) -> Outcome {
-        Ok(LoginResult {
-            ticket: "k/@@/t".into(),
-            openid: openid.into(),
-            unionid: None,
-        })
+    fn ok(openid: &str) -> First {
+        First {
+            outcome: Ok(LoginResult {
+                ticket: "k/@@/t".into(),
+                openid: openid.into(),
+                unionid: None,
+            }),
+            key: None,
+        }
     }
 
     #[test]
@@ -139,7 +154,7 @@ mod tests {
     #[test]
     fn only_final_outcomes() {
         let api = |code| Err(FnError::new("WX_API_ERROR", 401, "x").with_wechat(code, "m"));
-        assert!(is_final(&ok("o")));
+        assert!(is_final(&ok("o").outcome));
         assert!(is_final(&api(40029)));
         assert!(!is_final(&api(-1)));
         assert!(!is_final(&api(45011)));

@@ -1,9 +1,14 @@
 //! getLoginTicket: `{code}` from `wx.login` → WeChat `sns/jscode2session` → a CloudBase
 //! custom-login ticket → `{ticket, openid, unionid?}`.
 //!
-//! Input: `event.code` (callFunction), or a JSON body `{"code": "..."}` on `POST` (HTTP access
-//! service / API gateway; the body may be base64). The mini program then signs in with
-//! `auth.signInWithCustomTicket()`.
+//! Input (`request.rs`): `{code, idempotencyKey?}` as callFunction data, or on an HTTP `POST` as
+//! a JSON body (whatever its label), a form body, the key also as an `Idempotency-Key` header.
+//! The mini program then signs in with `auth.signInWithCustomTicket()`.
+//!
+//! Replays (`cache.rs`): a code seen in the last 5 minutes gets its first result again, but a
+//! ticket goes only to the code's own user as vouched for by the platform (callFunction), or to a
+//! retry that carries the first request's idempotency key. Anyone else gets what WeChat answers
+//! for a used code: 401 `WX_API_ERROR` 40163.
 //!
 //! Configuration (read once at init; a problem makes every call answer `MISCONFIGURED`, naming
 //! the setting and never its value): `WX_APPID`, `WX_SECRET`, `TCB_ENV` (else `SCF_NAMESPACE`),
@@ -11,14 +16,14 @@
 //! `tcb_custom_login.json` beside the bootstrap).
 
 mod cache;
+mod request;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use tokio::sync::OnceCell;
 use tracing::{error, info, warn};
 use wxlogin::secret::Secret;
@@ -27,9 +32,10 @@ use wxlogin::wechat::{DEFAULT_API_BASE, WeChatClient, WxError};
 use wxlogin::{Context, Event, FnError};
 
 pub use cache::CodeCache;
-
-/// Longest accepted `code`, bytes. Real codes are 32 characters.
-pub const MAX_CODE_BYTES: usize = 512;
+pub use request::{
+    IDEMPOTENCY_KEY_FIELD, IDEMPOTENCY_KEY_HEADER, IdempotencyKey, LoginRequest, MAX_CODE_BYTES,
+    MAX_IDEMPOTENCY_KEY_CHARS, MIN_IDEMPOTENCY_KEY_CHARS, request_from,
+};
 /// `Retry-After` sent with a 45011 (per-minute quota) answer, seconds.
 pub const QUOTA_RETRY_AFTER_SECS: u64 = 60;
 
@@ -72,7 +78,7 @@ pub struct Login {
     cache: RefCell<CodeCache>,
     /// Exchanges under way, by code hash: a request for a code that is being exchanged waits
     /// for that exchange instead of calling jscode2session again (web mode serves concurrently).
-    in_flight: RefCell<HashMap<[u8; 32], Rc<OnceCell<cache::Outcome>>>>,
+    in_flight: RefCell<HashMap<[u8; 32], Rc<OnceCell<cache::First>>>>,
 }
 
 /// The function's state: ready, or the configuration error every call answers with.
@@ -209,60 +215,11 @@ fn build(
 /// The handler.
 ///
 /// # Errors
-/// `MISCONFIGURED` (500) when init failed; as [`code_from`] and [`Login::login`] otherwise.
+/// `MISCONFIGURED` (500) when init failed; as [`request_from`] and [`Login::login`] otherwise.
 pub async fn handle(state: &State, event: Event, ctx: Context) -> Result<LoginResult, FnError> {
     let login = state.as_ref().map_err(Clone::clone)?;
-    let code = code_from(&event)?;
-    login.login(&code, &ctx).await
-}
-
-/// Pull and check `code` from a callFunction event or an HTTP POST body.
-///
-/// # Errors
-/// `405 METHOD_NOT_ALLOWED` (HTTP, not POST), `400 MISSING_CODE`, `400 BAD_REQUEST` (not an
-/// object, `code` not a string, over 512 bytes, control characters, bad body), `413`, `415`.
-pub fn code_from(event: &Event) -> Result<String, FnError> {
-    let body;
-    let data = match event {
-        Event::Call(v) => v,
-        Event::Http(h) => {
-            if h.method != "POST" {
-                return Err(FnError::method_not_allowed(&h.method, "POST"));
-            }
-            body = h.json_body::<Value>()?;
-            &body
-        }
-    };
-    let Value::Object(map) = data else {
-        return Err(FnError::bad_request(
-            "expected a JSON object {\"code\": \"...\"}",
-        ));
-    };
-    let code = match map.get("code") {
-        None | Some(Value::Null) => return Err(missing_code()),
-        Some(Value::String(s)) if s.trim().is_empty() => return Err(missing_code()),
-        Some(Value::String(s)) => s,
-        Some(_) => return Err(FnError::bad_request("code must be a string")),
-    };
-    if code.len() > MAX_CODE_BYTES {
-        return Err(FnError::bad_request(format!(
-            "code is longer than {MAX_CODE_BYTES} bytes"
-        )));
-    }
-    if code.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(FnError::bad_request(
-            "code contains whitespace or control characters",
-        ));
-    }
-    Ok(code.clone())
-}
-
-fn missing_code() -> FnError {
-    FnError::new(
-        "MISSING_CODE",
-        400,
-        "no code: pass the code from wx.login as {\"code\": \"...\"}",
-    )
+    let request = request_from(&event)?;
+    login.login(&request, &ctx).await
 }
 
 /// Map a WeChat failure to the caller's error and HTTP status.
@@ -302,49 +259,96 @@ pub fn wechat_error(e: WxError) -> FnError {
     }
 }
 
+/// Where a result came from, for the replay rules.
+enum Origin {
+    /// This request asked WeChat.
+    Fresh,
+    /// An earlier or concurrent request for the same code asked WeChat; it sent this key.
+    Replay(Option<IdempotencyKey>),
+}
+
 impl Login {
-    /// Exchange `code` and mint a ticket.
+    /// Exchange the request's code and mint a ticket.
     ///
     /// A code seen in the last 5 minutes gets the *first* answer again (the same ticket, or the
-    /// same WeChat error) without a second jscode2session call. When the platform vouches for the
-    /// caller (callFunction) and the caller is not the code's user, the code is refused: a code is
-    /// single-use, and replaying it must not hand another user's ticket to someone else.
+    /// same WeChat error) without a second jscode2session call. A ticket is handed out only:
+    /// - when the platform vouches for the caller (callFunction), to the code's own user in this
+    ///   mini program: a caller who is another user, or a user of another appid, gets
+    ///   `CODE_USER_MISMATCH` (a code that jscode2session accepts was issued to a user of
+    ///   `WX_APPID`, so it cannot be theirs), fresh or replayed;
+    /// - otherwise (HTTP), on a fresh exchange, or on a replay that carries the first request's
+    ///   idempotency key. Any other replay gets what WeChat answers for a used code, 401
+    ///   `WX_API_ERROR` 40163: a single-use code must not become a 5-minute bearer credential.
+    ///
+    /// Errors hold no credential and are replayed to anyone.
     ///
     /// # Errors
     /// As [`wechat_error`]; `401 CODE_USER_MISMATCH`; `500 INTERNAL` when signing fails.
-    pub async fn login(&self, code: &str, ctx: &Context) -> Result<LoginResult, FnError> {
-        let cached = self.cache.borrow_mut().get(code, std::time::Instant::now());
-        let result = match cached {
+    pub async fn login(&self, req: &LoginRequest, ctx: &Context) -> Result<LoginResult, FnError> {
+        let cached = self
+            .cache
+            .borrow_mut()
+            .get(&req.code, std::time::Instant::now());
+        let (result, origin) = match cached {
             Some(first) => {
-                info!("a retried code: answering with the first result");
-                first
+                info!("a retried code: the first result applies");
+                (first.outcome, Origin::Replay(first.key))
             }
-            None => self.exchange_once(code, ctx).await,
+            None => self.exchange_once(req, ctx).await,
         };
-        let caller = ctx.identity.openid.as_deref();
-        let same_app = ctx
-            .identity
-            .appid
-            .as_deref()
-            .is_none_or(|a| a == self.wechat.appid());
-        if let (Ok(r), Some(caller)) = (&result, caller)
-            && same_app
-            && r.openid != caller
-        {
-            warn!("refused a code that belongs to another user than the verified caller");
-            return Err(FnError::new(
-                "CODE_USER_MISMATCH",
-                401,
-                "this code belongs to another user; call wx.login again",
-            ));
+        self.hand_out(result, &origin, req, ctx)
+    }
+
+    /// Apply the rules of [`Login::login`] to a result.
+    fn hand_out(
+        &self,
+        result: cache::Outcome,
+        origin: &Origin,
+        req: &LoginRequest,
+        ctx: &Context,
+    ) -> cache::Outcome {
+        let Ok(r) = &result else { return result };
+        let id = &ctx.identity;
+        if let Some(caller) = id.openid.as_deref() {
+            let other_app = id
+                .appid
+                .as_deref()
+                .is_some_and(|a| a != self.wechat.appid());
+            if other_app || r.openid != caller {
+                warn!(
+                    other_app,
+                    "refused a code that belongs to another user than the verified caller"
+                );
+                return Err(FnError::new(
+                    "CODE_USER_MISMATCH",
+                    401,
+                    "this code belongs to another user; call wx.login again",
+                ));
+            }
+            return result;
         }
-        result
+        match origin {
+            Origin::Fresh => result,
+            Origin::Replay(first) if first.is_some() && *first == req.idempotency_key => result,
+            Origin::Replay(_) => {
+                info!(
+                    key = req.idempotency_key.is_some(),
+                    "a replayed code without the first request's idempotency key: answered as a used code"
+                );
+                Err(wechat_error(WxError::Api {
+                    errcode: 40163,
+                    errmsg: "code been used".into(),
+                }))
+            }
+        }
     }
 
     /// One exchange per code at a time: concurrent requests for the same code share the first
-    /// one's result (and its deadline). A final result goes into the cache.
-    async fn exchange_once(&self, code: &str, ctx: &Context) -> cache::Outcome {
-        let key = CodeCache::key(code);
+    /// one's result (and its deadline). A final result goes into the cache with the key of the
+    /// request that made the exchange. The origin says whether *this* request made it (a waiter
+    /// whose first requester hung up makes it itself).
+    async fn exchange_once(&self, req: &LoginRequest, ctx: &Context) -> (cache::Outcome, Origin) {
+        let key = CodeCache::key(&req.code);
         let cell = self
             .in_flight
             .borrow_mut()
@@ -354,15 +358,22 @@ impl Login {
         if Rc::strong_count(&cell) > 2 {
             info!("the same code is being exchanged: waiting for that result");
         }
-        let result = cell
+        let ran = Cell::new(false);
+        let first = cell
             .get_or_init(|| async {
-                let result = self.exchange(code, ctx).await;
-                if cache::is_final(&result) {
-                    self.cache
-                        .borrow_mut()
-                        .insert(code, result.clone(), std::time::Instant::now());
+                ran.set(true);
+                let first = cache::First {
+                    outcome: self.exchange(&req.code, ctx).await,
+                    key: req.idempotency_key,
+                };
+                if cache::is_final(&first.outcome) {
+                    self.cache.borrow_mut().insert(
+                        &req.code,
+                        first.clone(),
+                        std::time::Instant::now(),
+                    );
                 }
-                result
+                first
             })
             .await
             .clone();
@@ -370,7 +381,12 @@ impl Login {
         if in_flight.get(&key).is_some_and(|c| Rc::ptr_eq(c, &cell)) {
             in_flight.remove(&key);
         }
-        result
+        let origin = if ran.get() {
+            Origin::Fresh
+        } else {
+            Origin::Replay(first.key)
+        };
+        (first.outcome, origin)
     }
 
     async fn exchange(&self, code: &str, ctx: &Context) -> Result<LoginResult, FnError> {
@@ -408,50 +424,6 @@ impl Login {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    fn call(v: Value) -> Event {
-        Event::classify(v).0
-    }
-
-    fn http(method: &str, body: &str) -> Event {
-        call(
-            json!({"httpMethod": method, "path": "/login", "headers": {"content-type": "application/json"}, "body": body, "isBase64Encoded": false}),
-        )
-    }
-
-    #[test]
-    fn code_extraction() {
-        assert_eq!(code_from(&call(json!({"code": "abc"}))).unwrap(), "abc");
-        assert_eq!(
-            code_from(&http("POST", r#"{"code":"abc"}"#)).unwrap(),
-            "abc"
-        );
-        let err = |e: Event| {
-            let e = code_from(&e).unwrap_err();
-            (e.error.into_owned(), e.status)
-        };
-        assert_eq!(err(call(json!({}))), ("MISSING_CODE".into(), 400));
-        assert_eq!(err(call(json!({"code": ""}))), ("MISSING_CODE".into(), 400));
-        assert_eq!(err(call(json!({"code": 5}))), ("BAD_REQUEST".into(), 400));
-        assert_eq!(
-            err(call(json!({"code": {"a": 1}}))),
-            ("BAD_REQUEST".into(), 400)
-        );
-        assert_eq!(err(call(json!(null))), ("BAD_REQUEST".into(), 400));
-        assert_eq!(err(call(json!(["code"]))), ("BAD_REQUEST".into(), 400));
-        assert_eq!(
-            err(call(json!({"code": "a\u{0}b"}))),
-            ("BAD_REQUEST".into(), 400)
-        );
-        assert_eq!(
-            err(call(json!({"code": "x".repeat(513)}))),
-            ("BAD_REQUEST".into(), 400)
-        );
-        assert_eq!(err(http("GET", "")), ("METHOD_NOT_ALLOWED".into(), 405));
-        assert_eq!(err(http("POST", "{nope")), ("BAD_REQUEST".into(), 400));
-        assert_eq!(err(http("POST", "{}")), ("MISSING_CODE".into(), 400));
-    }
 
     #[test]
     fn wechat_error_statuses() {

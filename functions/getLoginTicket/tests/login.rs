@@ -109,9 +109,17 @@ async fn a_retried_code_gets_the_first_answer_without_a_second_wechat_call() {
     let dave = openid_for(APPID, "dave.1");
     let as_dave = |code: &str| call_function(json!({ "code": code }), Some(&dave), Some(APPID));
     let first = response_json(&rt.invoke(&as_dave("dave.1")).await);
-    let (status, _, second) = http_parts(&rt.invoke(&post(r#"{"code":"dave.1"}"#)).await);
-    assert_eq!(status, 200, "{second}");
+    // The code's own user, vouched for by the platform, gets the first result again.
+    let second = response_json(&rt.invoke(&as_dave("dave.1")).await);
     assert_eq!(first, second, "the first result, ticket included");
+    // Over HTTP nobody vouches for the caller, and the first request sent no idempotency key:
+    // the replay is answered as WeChat answers a used code.
+    let (status, _, http) = http_parts(&rt.invoke(&post(r#"{"code":"dave.1"}"#)).await);
+    assert_eq!(
+        (status, &http["error"], &http["errcode"]),
+        (401, &json!("WX_API_ERROR"), &json!(40163)),
+        "{http}"
+    );
     // A verified caller who is not the code's user gets no ticket from the replay.
     let stolen = response_json(
         &rt.invoke(&call_function(
@@ -146,6 +154,124 @@ async fn a_retried_code_gets_the_first_answer_without_a_second_wechat_call() {
         1,
         "jscode2session must be called once"
     );
+    rt.shutdown().await;
+}
+
+const KEY: &str = "attempt-7f3a9c1e5b2d4f60";
+
+/// An HTTP event with headers of our choosing.
+fn post_with(body: &str, headers: &[(&str, &str)]) -> Value {
+    let mut ev = post(body);
+    for (k, v) in headers {
+        ev["headers"][*k] = json!(v);
+    }
+    ev
+}
+
+/// A replayed code over HTTP gets the first ticket only with the first request's idempotency
+/// key, from the header or the body field; anyone else gets 401 40163, as from WeChat.
+/// (Before the idempotency key, every replay got the ticket: a 5-minute bearer credential.)
+#[tokio::test(flavor = "current_thread")]
+async fn http_replays_need_the_first_requests_idempotency_key() {
+    let fx = LoginFixture::new().await;
+    let rt = start(bin(), &fx.env(), 3000).await;
+    let body = r#"{"code":"gina.1"}"#;
+    let (status, _, first) = http_parts(
+        &rt.invoke(&post_with(body, &[("Idempotency-Key", KEY)]))
+            .await,
+    );
+    assert_eq!(status, 200, "{first}");
+    let used = |(status, _, b): (u16, Value, Value)| {
+        assert_eq!(
+            (status, &b["error"], &b["errcode"]),
+            (401, &json!("WX_API_ERROR"), &json!(40163)),
+            "{b}"
+        );
+        assert!(b.get("ticket").is_none());
+    };
+    used(http_parts(&rt.invoke(&post(body)).await));
+    used(http_parts(
+        &rt.invoke(&post_with(
+            body,
+            &[("Idempotency-Key", "another-attempt-0123456789")],
+        ))
+        .await,
+    ));
+    // The same attempt, retried: the first ticket, by header or by body field.
+    for ev in [
+        post_with(body, &[("idempotency-key", KEY)]),
+        post(&json!({"code": "gina.1", "idempotencyKey": KEY}).to_string()),
+    ] {
+        let (status, _, again) = http_parts(&rt.invoke(&ev).await);
+        assert_eq!((status, &again), (200, &first));
+    }
+    // The code's own user through callFunction keeps the caller binding, key or not.
+    assert_eq!(response_json(&rt.invoke(&call("gina.1")).await), first);
+    // A bad key is a 400, not a silent replay.
+    let (status, _, b) = http_parts(
+        &rt.invoke(&post_with(body, &[("Idempotency-Key", "1")]))
+            .await,
+    );
+    assert_eq!((status, &b["error"]), (400, &json!("BAD_REQUEST")), "{b}");
+    assert_eq!(fx.mock.calls("gina.1"), 1, "jscode2session once");
+    rt.shutdown().await;
+}
+
+/// The kind of event is not the client's to choose: callFunction data dressed as an HTTP event is
+/// still a callFunction, so the platform's userInfo is trusted and the code/caller check applies.
+/// (Before: classified as HTTP, userInfo ignored, alice's ticket to oAttacker.)
+#[tokio::test(flavor = "current_thread")]
+async fn call_function_data_dressed_as_http_is_still_checked_against_the_caller() {
+    let fx = LoginFixture::new().await;
+    let rt = start(bin(), &fx.env(), 3000).await;
+    let dressed = |extra: Value| {
+        let mut data = json!({
+            "httpMethod": "POST",
+            "path": "/",
+            "headers": {"content-type": "application/json"},
+            "requestContext": {"envId": ENV},
+            "body": "{\"code\":\"alice.9\"}",
+            "isBase64Encoded": false,
+        });
+        data.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        call_function(data, Some("oAttacker"), Some(APPID))
+    };
+    let out = response_json(&rt.invoke(&dressed(json!({}))).await);
+    assert_eq!(out["error"], json!("MISSING_CODE"), "{out}");
+    let out = response_json(&rt.invoke(&dressed(json!({"code": "alice.9"}))).await);
+    assert_eq!(out["error"], json!("CODE_USER_MISMATCH"), "{out}");
+    assert!(
+        out.get("ticket").is_none() && out.get("body").is_none(),
+        "{out}"
+    );
+    rt.shutdown().await;
+}
+
+/// A code that jscode2session accepts was issued to a user of WX_APPID: a caller the platform
+/// vouches for in another mini program cannot be its user. (Before: the check was skipped.)
+#[tokio::test(flavor = "current_thread")]
+async fn a_caller_of_another_app_gets_code_user_mismatch() {
+    let fx = LoginFixture::new().await;
+    let rt = start(bin(), &fx.env(), 3000).await;
+    let openid = openid_for(APPID, "hank.1");
+    for (code, appid) in [("hank.1", "wxOtherApp000001"), ("hank.2", "")] {
+        let out = response_json(
+            &rt.invoke(&call_function(
+                json!({"code": code}),
+                Some(&openid),
+                Some(appid),
+            ))
+            .await,
+        );
+        if appid.is_empty() {
+            // No appid from the platform: the openid check alone applies, and it is hank.
+            assert_eq!(out["openid"], json!(openid), "{out}");
+        } else {
+            assert_eq!(out["error"], json!("CODE_USER_MISMATCH"), "{out}");
+        }
+    }
     rt.shutdown().await;
 }
 

@@ -541,10 +541,32 @@ async fn bad_input(s: &Sentinels) -> Transcript {
             "BAD_REQUEST",
         ),
         (
-            "HTTP: wrong Content-Type",
-            http_with("POST", Some(r#"{"code":"x"}"#), false, "text/plain"),
+            "HTTP: neither JSON nor a form (a JSON object is read whatever its label)",
+            http_with("POST", Some("code=x"), false, "text/plain"),
             Some(415),
             "UNSUPPORTED_MEDIA_TYPE",
+        ),
+        (
+            "HTTP: a form that gives code twice",
+            http_with(
+                "POST",
+                Some("code=x&code=y"),
+                false,
+                "application/x-www-form-urlencoded",
+            ),
+            Some(400),
+            "BAD_REQUEST",
+        ),
+        (
+            "HTTP: an idempotency key too short to be random",
+            http_with(
+                "POST",
+                Some(r#"{"code":"x","idempotencyKey":"1"}"#),
+                false,
+                json_ct,
+            ),
+            Some(400),
+            "BAD_REQUEST",
         ),
         (
             "HTTP: body over 6 MB",
@@ -890,7 +912,9 @@ fn forged_data(extra: Value) -> Value {
     data
 }
 
-/// An HTTP event forging identity in its body, headers and query string.
+/// An HTTP event forging identity in its body, headers and query string. (It has no top-level
+/// `userInfo`: the platform builds HTTP events, and a client cannot add one. An event that has
+/// one is a callFunction event, whatever else it holds: see `forged data dressed as HTTP`.)
 fn forged_http(method: &str, body: &str) -> Value {
     let mut ev = http_access(method, "/me", Some(body), ENV);
     for (h, v) in [
@@ -902,7 +926,6 @@ fn forged_http(method: &str, body: &str) -> Value {
         ev["headers"][h] = json!(v);
     }
     ev["queryStringParameters"] = json!({"openid": "oVictim", "OPENID": "oVictim"});
-    ev["userInfo"] = json!({"openId": "oVictim", "appId": "wxvictim"});
     ev
 }
 
@@ -971,6 +994,17 @@ async fn identity_forgery(s: &Sentinels) -> Transcript {
         assert_eq!(
             openid_of(&response_json(&o)).as_deref(),
             Some("oCtx"),
+            "{name}"
+        );
+        // callFunction data dressed as an HTTP event (forged x-wx-* headers, query, body) is
+        // still a callFunction: the platform's userInfo is the identity, nothing else.
+        let mut dressed = forged_http("POST", r#"{"openid":"oVictim"}"#);
+        dressed["userInfo"] = json!({"openId": "oReal", "appId": APPID});
+        let o = rt.invoke(&dressed).await;
+        t.outcome(format!("{name}: forged data dressed as HTTP"), &o);
+        assert_eq!(
+            openid_of(&response_json(&o)).as_deref(),
+            Some("oReal"),
             "{name}"
         );
         // HTTP: everything is client-written; 401.

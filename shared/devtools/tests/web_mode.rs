@@ -96,10 +96,10 @@ async fn get_login_ticket_over_http_every_status() {
         ),
         ("GET", "GET", vec![], vec![], 405, "METHOD_NOT_ALLOWED"),
         (
-            "wrong type",
+            "neither JSON nor a form",
             "POST",
             vec![("Content-Type", "text/plain")],
-            br#"{"code":"x"}"#.to_vec(),
+            b"code=x".to_vec(),
             415,
             "UNSUPPORTED_MEDIA_TYPE",
         ),
@@ -204,9 +204,12 @@ async fn concurrent_requests_and_one_exchange_per_code() {
     let fx = LoginFixture::new().await;
     let web = WebProcess::start(&function_bin("getLoginTicket"), &fx.env()).await;
     let port = web.port;
+    // Every request of one login attempt carries that attempt's idempotency key.
+    const KEY: (&str, &str) = ("Idempotency-Key", "attempt-0123456789abcdef");
     let call = |code: String| async move {
         let body = json!({ "code": code }).to_string();
-        wxlogin_devtools::testkit::web_request(port, "POST", "/", &[JSON], body.as_bytes()).await
+        wxlogin_devtools::testkit::web_request(port, "POST", "/", &[JSON, KEY], body.as_bytes())
+            .await
     };
     // Different codes at once, each slow enough to overlap the others.
     let answers =
@@ -243,6 +246,40 @@ async fn concurrent_requests_and_one_exchange_per_code() {
         (200, tickets[0].clone())
     );
     assert_eq!(fx.mock.calls("slow-300.same"), 1);
+    // Concurrent requests of another attempt (no key, or another key) share the exchange but
+    // get no ticket: the code is used, as WeChat would say.
+    let body = br#"{"code":"slow-300.race"}"#;
+    let first = tokio::spawn(wxlogin_devtools::testkit::web_request(
+        port,
+        "POST",
+        "/",
+        &[JSON, KEY],
+        body,
+    ));
+    // The keyed request is the first (WeChat takes 300 ms to answer it); the others join it.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut racers = futures_util::future::join_all([
+        wxlogin_devtools::testkit::web_request(port, "POST", "/", &[JSON], body),
+        wxlogin_devtools::testkit::web_request(
+            port,
+            "POST",
+            "/",
+            &[JSON, ("Idempotency-Key", "another-attempt-0123456789")],
+            body,
+        ),
+    ])
+    .await;
+    racers.insert(0, first.await.unwrap());
+    let statuses: Vec<u16> = racers.iter().map(|(s, _, _)| *s).collect();
+    assert_eq!(
+        statuses,
+        [200, 401, 401],
+        "the first request's attempt only"
+    );
+    for (_, _, b) in &racers[1..] {
+        assert_eq!(json_body(b)["errcode"], json!(40163));
+    }
+    assert_eq!(fx.mock.calls("slow-300.race"), 1);
 
     // An idle keep-alive connection (a gateway holds them open) does not delay SIGTERM: the
     // server closes it at once instead of waiting out the drain limit.
@@ -334,18 +371,22 @@ async fn x_scf_headers_use_the_last_copy_and_request_ids_are_tokens() {
         String::from_utf8_lossy(&b)
     );
     // Request ids that could forge log fields or break a log line are not used.
-    for forged in [
+    for (n, forged) in [
         "x forged=1",
         "x\"forged=2",
         "idé-forged=3",
         &"forged4".repeat(40),
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let body = json!({ "code": format!("ids.{n}") }).to_string();
         let (status, _, b) = web
             .request(
                 "POST",
                 "/",
                 &[JSON, ("X-Scf-Request-Id", forged)],
-                br#"{"code":"ids.1"}"#,
+                body.as_bytes(),
             )
             .await;
         assert_eq!(status, 200, "{forged}: {}", String::from_utf8_lossy(&b));

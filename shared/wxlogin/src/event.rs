@@ -5,6 +5,13 @@
 //! `path`, `headers`, `queryStringParameters` / `queryString`, `body`, `isBase64Encoded` and
 //! `requestContext`. The answer to an HTTP event is an integrated response
 //! `{isBase64Encoded, statusCode, headers, body}`.
+//!
+//! **The kind is not the client's to choose.** In a callFunction event every top-level key but
+//! `userInfo` is the client's `data`, so a client can make its data look like an HTTP event
+//! (`httpMethod`, `headers`, `body`). The one top-level key the client cannot write is the
+//! `userInfo` the platform injects, and the platform builds HTTP events itself, without one. So:
+//! an event that carries a top-level `userInfo` is a callFunction event, whatever else it holds;
+//! only an event without one can be an HTTP event.
 
 use std::collections::BTreeMap;
 
@@ -180,14 +187,19 @@ impl Event {
     }
 
     /// Classify a parsed event. Returns the event and, for callFunction events only, the injected
-    /// `userInfo`. An object with a string `httpMethod` and a `headers` or `requestContext` object
-    /// is an HTTP event; its `userInfo`, if any, is ignored.
+    /// `userInfo`.
+    ///
+    /// An object with a top-level `userInfo` key is a callFunction event, whatever else it holds
+    /// (see the module docs: the client writes every other top-level key). Otherwise an object
+    /// with a string `httpMethod` and a `headers` or `requestContext` object is an HTTP event.
     pub fn classify(value: Value) -> (Event, Option<UserInfo>) {
         match value {
-            Value::Object(map) if is_http(&map) => (Event::Http(HttpEvent::from_map(&map)), None),
+            Value::Object(map) if !map.contains_key(USER_INFO_KEY) && is_http(&map) => {
+                (Event::Http(HttpEvent::from_map(&map)), None)
+            }
             Value::Object(mut map) => {
                 let user_info = map
-                    .remove("userInfo")
+                    .remove(USER_INFO_KEY)
                     .and_then(|u| serde_json::from_value::<UserInfo>(u).ok());
                 (Event::Call(Value::Object(map)), user_info)
             }
@@ -209,6 +221,18 @@ fn is_http(map: &Map<String, Value>) -> bool {
 
 impl HttpEvent {
     fn from_map(map: &Map<String, Value>) -> Self {
+        // `body` is a string in every documented shape. A gateway or test tool that sends the JSON
+        // body as a JSON value (an object, say) is taken at its word: the value's JSON text is the
+        // body, and it cannot be base64.
+        let (body, is_base64_encoded) = match map.get("body") {
+            None | Some(Value::Null) => (None, false),
+            Some(Value::String(s)) => (
+                Some(s.clone()),
+                map.get("isBase64Encoded")
+                    .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true")),
+            ),
+            Some(other) => (Some(other.to_string()), false),
+        };
         let query = match map.get("queryStringParameters") {
             Some(Value::Object(_)) => string_map(map.get("queryStringParameters"), false),
             _ => string_map(map.get("queryString"), false),
@@ -226,10 +250,8 @@ impl HttpEvent {
                 .to_owned(),
             headers: string_map(map.get("headers"), true),
             query,
-            body: map.get("body").and_then(Value::as_str).map(str::to_owned),
-            is_base64_encoded: map
-                .get("isBase64Encoded")
-                .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true")),
+            body,
+            is_base64_encoded,
             request_context: map.get("requestContext").cloned().unwrap_or(Value::Null),
         }
     }
@@ -262,46 +284,114 @@ impl HttpEvent {
         Ok(bytes)
     }
 
-    /// Parse the body as a JSON value of type `T`.
-    ///
-    /// Accepts `Content-Type` `application/json` (any parameters) or no content type; anything
-    /// else is `415 UNSUPPORTED_MEDIA_TYPE`.
+    /// The body's media type from `Content-Type`, lower-cased, without parameters; `""` when
+    /// there is none.
+    pub fn media_type(&self) -> String {
+        self.headers
+            .get("content-type")
+            .and_then(|ct| ct.split(';').next())
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+    }
+
+    /// Parse the body as a JSON value of type `T`, strictly: the `Content-Type` must be
+    /// `application/json` (any parameters), `*+json`, or absent.
     ///
     /// # Errors
-    /// `400 BAD_REQUEST` for an empty body, bad base64, bad UTF-8 or bad JSON (with the position,
-    /// never the content), `413`/`415` as above.
+    /// `415 UNSUPPORTED_MEDIA_TYPE` for any other content type; `400 BAD_REQUEST` for an empty
+    /// body, bad base64, bad UTF-8 or bad JSON (with the position, never the content); `413`.
     pub fn json_body<T: DeserializeOwned>(&self) -> Result<T, FnError> {
-        if let Some(ct) = self.headers.get("content-type") {
-            let mime = ct
-                .split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase();
-            if !(mime.is_empty() || mime == "application/json" || mime.ends_with("+json")) {
-                return Err(FnError::new(
-                    "UNSUPPORTED_MEDIA_TYPE",
-                    415,
-                    "send the body as Content-Type: application/json",
-                ));
-            }
+        if !is_json_media_type(&self.media_type()) {
+            return Err(FnError::new(
+                "UNSUPPORTED_MEDIA_TYPE",
+                415,
+                "send the body as Content-Type: application/json",
+            ));
         }
+        parse_json(self.body_text()?)
+    }
+
+    /// The request's data as `T`, read from the body as people send it:
+    /// - a body that is a JSON object (its first non-blank character is `{`) is read as JSON
+    ///   **whatever its label**: `curl -d '{...}'` labels JSON as a form, and `fetch` with a
+    ///   string body labels it `text/plain`;
+    /// - an `application/x-www-form-urlencoded` body (`code=...&idempotencyKey=...`) is read as
+    ///   an object of string fields; a field given twice is refused, since which copy was meant
+    ///   is unknown;
+    /// - any other body is read as JSON when labelled JSON or not labelled at all;
+    /// - anything else is `415`.
+    ///
+    /// # Errors
+    /// `415 UNSUPPORTED_MEDIA_TYPE` (naming both accepted types); `400 BAD_REQUEST` for an empty
+    /// body, bad base64, bad UTF-8, bad JSON (position only, never the content), a repeated form
+    /// field, or fields of the wrong shape; `413` over 6 MB.
+    pub fn body_data<T: DeserializeOwned>(&self) -> Result<T, FnError> {
+        let text = self.body_text()?;
+        let media_type = self.media_type();
+        if text.trim_start().starts_with('{') || is_json_media_type(&media_type) {
+            return parse_json(text);
+        }
+        if media_type == "application/x-www-form-urlencoded" {
+            return parse_form(&text);
+        }
+        Err(FnError::new(
+            "UNSUPPORTED_MEDIA_TYPE",
+            415,
+            "send the body as JSON (Content-Type: application/json) or as a form (Content-Type: application/x-www-form-urlencoded)",
+        ))
+    }
+
+    /// The body as UTF-8 text that is not blank.
+    fn body_text(&self) -> Result<String, FnError> {
         let bytes = self.body_bytes()?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(FnError::bad_request("body is empty; send a JSON object"));
         }
-        let text = std::str::from_utf8(&bytes).map_err(|e| {
-            FnError::bad_request(format!("body is not UTF-8 (byte {})", e.valid_up_to()))
-        })?;
-        serde_json::from_str(text).map_err(|e| {
+        String::from_utf8(bytes).map_err(|e| {
             FnError::bad_request(format!(
-                "body is not the expected JSON ({} at line {} column {})",
-                classify(&e),
-                e.line(),
-                e.column()
+                "body is not UTF-8 (byte {})",
+                e.utf8_error().valid_up_to()
             ))
         })
     }
+}
+
+/// `application/json`, `*+json`, or no content type at all.
+fn is_json_media_type(media_type: &str) -> bool {
+    media_type.is_empty() || media_type == "application/json" || media_type.ends_with("+json")
+}
+
+fn parse_json<T: DeserializeOwned>(text: String) -> Result<T, FnError> {
+    serde_json::from_str(&text).map_err(|e| {
+        FnError::bad_request(format!(
+            "body is not the expected JSON ({} at line {} column {})",
+            classify(&e),
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+/// A form body as an object of string fields, then as `T`. Messages never echo the content.
+fn parse_form<T: DeserializeOwned>(text: &str) -> Result<T, FnError> {
+    let mut fields = Map::new();
+    for (name, value) in form_urlencoded::parse(text.trim().as_bytes()) {
+        if fields
+            .insert(name.into_owned(), Value::String(value.into_owned()))
+            .is_some()
+        {
+            return Err(FnError::bad_request(
+                "the form gives a field more than once",
+            ));
+        }
+    }
+    serde_json::from_value(Value::Object(fields)).map_err(|e| {
+        FnError::bad_request(format!(
+            "the form's fields are not the expected ones ({})",
+            classify(&e)
+        ))
+    })
 }
 
 fn classify(e: &serde_json::Error) -> &'static str {
@@ -372,8 +462,7 @@ mod tests {
         }
         let (Event::Http(h), None) = Event::classify(json!({
             "httpMethod": "post", "path": "/login", "headers": headers,
-            "body": body, "isBase64Encoded": b64, "requestContext": {"envId": "e"},
-            "userInfo": {"openId": "forged"}
+            "body": body, "isBase64Encoded": b64, "requestContext": {"envId": "e"}
         })) else {
             panic!("not http")
         };
@@ -414,6 +503,80 @@ mod tests {
         assert_eq!((e, ui), (Event::Call(json!([1, 2])), None));
         // A callFunction with an httpMethod but no headers/requestContext stays a call.
         assert!(!Event::classify(json!({"httpMethod": "POST"})).0.is_http());
+    }
+
+    #[test]
+    fn an_event_with_the_platforms_user_info_is_a_call_whatever_its_data_holds() {
+        // callFunction data dressed as an HTTP event: the platform's userInfo decides.
+        let forged = json!({
+            "httpMethod": "POST", "path": "/", "headers": {"content-type": "application/json"},
+            "requestContext": {"envId": "e"}, "body": "{\"code\":\"alice.1\"}",
+            "userInfo": {"openId": "oAttacker", "appId": "wxa"}
+        });
+        let (e, ui) = Event::classify(forged.clone());
+        assert!(!e.is_http(), "{e:?}");
+        assert_eq!(ui.unwrap().open_id.as_deref(), Some("oAttacker"));
+        // Any top-level userInfo counts, even one that is not an object, and even when repeated
+        // (then no userInfo is trusted, but the event is still a call).
+        let (e, ui) = Event::classify(json!({"httpMethod": "GET", "headers": {}, "userInfo": 1}));
+        assert!(!e.is_http() && ui.is_none());
+        let d = Event::decode(
+            br#"{"httpMethod":"POST","headers":{},"userInfo":{"openId":"a"},"userInfo":{"openId":"b"}}"#,
+        )
+        .unwrap();
+        assert!(!d.event.is_http() && d.user_info.is_none() && d.duplicate_user_info);
+        // Without userInfo, the same shape is an HTTP event.
+        let mut map = forged;
+        map.as_object_mut().unwrap().remove("userInfo");
+        assert!(Event::classify(map).0.is_http());
+    }
+
+    #[test]
+    fn body_data_reads_bodies_as_people_send_them() {
+        #[derive(Debug, serde::Deserialize, PartialEq)]
+        struct B {
+            code: String,
+        }
+        let ok = |body: &str, ct: Option<&str>| http(Some(body), false, ct).body_data::<B>();
+        let code = |c: &str| Ok(B { code: c.into() });
+        // JSON whatever the label: curl -d (form), fetch with a string body (text/plain).
+        for ct in [
+            None,
+            Some("application/json"),
+            Some("application/x-www-form-urlencoded"),
+            Some("text/plain;charset=UTF-8"),
+            Some("application/octet-stream"),
+        ] {
+            assert_eq!(ok(r#" {"code":"j1"}"#, ct), code("j1"), "{ct:?}");
+        }
+        // A real form.
+        let form = Some("application/x-www-form-urlencoded; charset=UTF-8");
+        assert_eq!(ok("code=f%2B1&idempotencyKey=k", form), code("f+1"));
+        assert_eq!(ok("code=a&code=b", form).unwrap_err().status, 400);
+        assert_eq!(ok("other=1", form).unwrap_err().status, 400);
+        // Not JSON and not a form: 415 naming both; JSON-labelled garbage: 400.
+        let e = ok("code=x", Some("text/plain")).unwrap_err();
+        assert_eq!(e.status, 415);
+        assert!(e.message.contains("x-www-form-urlencoded"), "{}", e.message);
+        assert_eq!(ok("code=x", None).unwrap_err().status, 400);
+        assert_eq!(ok("{bad", form).unwrap_err().status, 400);
+        // The strict reader still refuses a form label.
+        let e = http(Some(r#"{"code":"j"}"#), false, form)
+            .json_body::<B>()
+            .unwrap_err();
+        assert_eq!(e.status, 415);
+    }
+
+    #[test]
+    fn an_http_event_whose_body_is_a_json_value_is_read() {
+        let (Event::Http(h), None) = Event::classify(json!({
+            "httpMethod": "POST", "headers": {}, "body": {"code": "obj"}, "isBase64Encoded": true
+        })) else {
+            panic!("not http")
+        };
+        assert!(!h.is_base64_encoded);
+        let v: Value = h.body_data().unwrap();
+        assert_eq!(v, json!({"code": "obj"}));
     }
 
     #[test]
