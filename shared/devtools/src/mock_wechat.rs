@@ -21,6 +21,10 @@
 //! | `no-openid` | `{"session_key":"..."}` without openid or errcode |
 //! | `truncated` | HTTP 200, JSON cut off in the middle (after the session_key) |
 //! | `reset` | HTTP 200, half the body, then the connection is dropped mid-body |
+//! | `redirect` | HTTP 302 to the mock's `/evil`, which would answer success for `oAttacker` |
+//! | `huge` | HTTP 200 with a 100 MB body (`Content-Length` declared) |
+//! | `flood` | HTTP 200, a chunked body of 64 KB chunks without end (up to 4 GB) |
+//! | `echo-<errcode>` | that errcode, with an `errmsg` that echoes our request: the query string, the AppSecret and the code, plain and percent-encoded, a newline, and 2,000 more characters |
 //! | anything else | success: `{"openid", "session_key"}`; a second use of the same code → 40163 |
 //!
 //! The openid is stable per *user*: the part of the code before the first `.` (so `alice.1` and
@@ -31,11 +35,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{Query, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine as _;
+use futures_util::StreamExt as _;
 
 /// Marker inside every mock session_key, so tests can assert it never leaks.
 pub const SESSION_KEY_MARKER: &str = "MOCKSESSIONKEY";
@@ -44,6 +49,10 @@ pub const SESSION_KEY_MARKER: &str = "MOCKSESSIONKEY";
 struct Calls {
     by_code: HashMap<String, u32>,
     total: u32,
+    /// Requests that reached `/evil` (a redirect that was followed).
+    evil: u32,
+    /// `Referer` headers received, on any route.
+    referers: Vec<String>,
 }
 
 struct Shared {
@@ -86,13 +95,48 @@ fn errcode(code: i64, msg: &str) -> Response {
     )
 }
 
+/// Where `redirect` sends the client: a "WeChat" that would hand out a victim's session.
+async fn evil(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let mut calls = s.calls.lock().unwrap();
+    calls.evil += 1;
+    calls.referers.extend(referer(&headers));
+    text(
+        StatusCode::OK,
+        r#"{"openid":"oAttacker","session_key":"ZXZpbA=="}"#.into(),
+    )
+}
+
+fn referer(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::REFERER)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+}
+
+/// An errmsg that echoes our own request back, as a broken or hostile upstream might.
+fn echo(errcode: i64, raw_query: &str, q: &HashMap<String, String>) -> Response {
+    let secret = q.get("secret").map(String::as_str).unwrap_or_default();
+    let code = q.get("js_code").map(String::as_str).unwrap_or_default();
+    let encoded = |v: &str| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
+    let errmsg = format!(
+        "bad request {raw_query} (secret {secret}, js_code {code}, {}, {})\nforged: line {}",
+        encoded(secret),
+        encoded(code),
+        "x".repeat(2000)
+    );
+    let body = serde_json::json!({"errcode": errcode, "errmsg": errmsg}).to_string();
+    text(StatusCode::OK, body)
+}
+
 async fn jscode2session(
     State(s): State<Arc<Shared>>,
     Query(q): Query<HashMap<String, String>>,
+    RawQuery(raw_query): RawQuery,
+    headers: HeaderMap,
 ) -> Response {
     let code = q.get("js_code").cloned().unwrap_or_default();
     let seen = {
         let mut calls = s.calls.lock().unwrap();
+        calls.referers.extend(referer(&headers));
         calls.total += 1;
         let n = calls.by_code.entry(code.clone()).or_default();
         *n += 1;
@@ -138,6 +182,36 @@ async fn jscode2session(
                 .into_response();
         }
         "empty" => return text(StatusCode::OK, String::new()),
+        "redirect" => {
+            return Response::builder()
+                .status(StatusCode::FOUND)
+                .header(
+                    header::LOCATION,
+                    format!("/evil?{}", raw_query.unwrap_or_default()),
+                )
+                .body(Body::empty())
+                .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
+        }
+        "huge" | "flood" => {
+            // 64 KB chunks: 1,600 of them (100 MB, declared) or 65,536 (4 GB, chunked). The
+            // stream ends when the client hangs up.
+            let chunk = Bytes::from(vec![b' '; 64 * 1024]);
+            let n = if code == "huge" { 1600 } else { 65_536 };
+            let body = Body::from_stream(
+                futures_util::stream::repeat(chunk)
+                    .take(n)
+                    .map(Ok::<_, std::io::Error>),
+            );
+            let mut resp = Response::builder()
+                .status(StatusCode::OK)
+                .header(header::CONTENT_TYPE, "text/plain");
+            if code == "huge" {
+                resp = resp.header(header::CONTENT_LENGTH, (n * 64 * 1024).to_string());
+            }
+            return resp
+                .body(body)
+                .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
+        }
         "no-openid" => {
             return text(
                 StatusCode::OK,
@@ -172,6 +246,9 @@ async fn jscode2session(
                 .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
         }
         _ => {}
+    }
+    if let Some(errcode) = code.strip_prefix("echo-").and_then(|c| c.parse().ok()) {
+        return echo(errcode, &raw_query.unwrap_or_default(), &q);
     }
     if code.starts_with("busy-once") && seen == 1 {
         return errcode(-1, "system error");
@@ -228,6 +305,7 @@ impl MockWeChat {
         });
         let app = axum::Router::new()
             .route("/sns/jscode2session", get(jscode2session))
+            .route("/evil", get(evil))
             .with_state(shared.clone());
         let server = crate::LocalServer::start(app).await?;
         Ok(MockWeChat { server, shared })
@@ -253,5 +331,15 @@ impl MockWeChat {
     /// Calls in total.
     pub fn total_calls(&self) -> u32 {
         self.shared.calls.lock().unwrap().total
+    }
+
+    /// Requests that reached `/evil`, the target of the `redirect` code: a followed redirect.
+    pub fn evil_calls(&self) -> u32 {
+        self.shared.calls.lock().unwrap().evil
+    }
+
+    /// Every `Referer` header the mock received, on any route.
+    pub fn referers(&self) -> Vec<String> {
+        self.shared.calls.lock().unwrap().referers.clone()
     }
 }

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use wxlogin_devtools::emulator::{Outcome, Runner};
 use wxlogin_devtools::events::{call_function, http_access};
 use wxlogin_devtools::keys::{RefusedKey, refused_key_file};
+use wxlogin_devtools::measure::proc_status_kb;
 use wxlogin_devtools::mock_wechat::openid_for;
 use wxlogin_devtools::testkit::{
     APPID, ENV, LoginFixture, Sentinels, Transcript, function_bin, http_parts, pem_body_lines,
@@ -188,6 +189,46 @@ const UPSTREAM: &[UpstreamRow] = &[
         wechat_calls: 1,
     },
     UpstreamRow {
+        fault: "a redirect (to a host that would answer for another user)",
+        code: "redirect",
+        status: 502,
+        error: Some("WX_API_BAD_RESPONSE"),
+        errcode: None,
+        wechat_calls: 1,
+    },
+    UpstreamRow {
+        fault: "a 100 MB answer",
+        code: "huge",
+        status: 502,
+        error: Some("WX_API_BAD_RESPONSE"),
+        errcode: None,
+        wechat_calls: 1,
+    },
+    UpstreamRow {
+        fault: "an endless chunked answer",
+        code: "flood",
+        status: 502,
+        error: Some("WX_API_BAD_RESPONSE"),
+        errcode: None,
+        wechat_calls: 1,
+    },
+    UpstreamRow {
+        fault: "an errmsg that echoes the request (AppSecret, code, query string)",
+        code: "echo-40029",
+        status: 401,
+        error: Some("WX_API_ERROR"),
+        errcode: Some(40029),
+        wechat_calls: 1,
+    },
+    UpstreamRow {
+        fault: "errcode -1 twice, with an errmsg that echoes the request (logged on the retry)",
+        code: "echo--1",
+        status: 502,
+        error: Some("WX_API_ERROR"),
+        errcode: Some(-1),
+        wechat_calls: 2,
+    },
+    UpstreamRow {
         fault: "45011 quota",
         code: "err-45011",
         status: 429,
@@ -242,10 +283,29 @@ async fn upstream_faults(s: &Sentinels) -> Transcript {
             row.fault
         );
         assert_eq!(fx.mock.calls(row.code), row.wechat_calls, "{}", row.fault);
+        // WeChat's errmsg is outside data: nothing of our request, one line, bounded.
+        if let Some(errmsg) = body.get("errmsg").and_then(Value::as_str) {
+            for echo in [row.code, APPID, "authorization_code", &s.app_secret] {
+                assert!(!errmsg.contains(echo), "{}: {errmsg}", row.fault);
+            }
+            assert!(errmsg.chars().count() <= 200, "{}: {errmsg}", row.fault);
+            assert!(!errmsg.contains('\n'), "{}: {errmsg}", row.fault);
+        }
         // The instance lives on: the next invocation works.
         good_login(&rt, s, &mut t, &format!("next-{i}.1")).await;
     }
-    stop_clean(rt, &mut t, "getLoginTicket (upstream faults)").await;
+    // No redirect was followed, and no Referer (which would carry the secret) was ever sent.
+    assert_eq!(fx.mock.evil_calls(), 0, "a redirect was followed");
+    assert_eq!(fx.mock.referers(), Vec::<String>::new());
+    // The 100 MB and endless answers were not read into memory (107 MB and 1.5 GB before the
+    // cap; the function is configured with 128 MB).
+    let peak_kb = proc_status_kb(rt.pid(), "VmHWM").unwrap_or(0);
+    assert!(peak_kb < 40 * 1024, "peak RSS {peak_kb} kB");
+    let logs = stop_clean(rt, &mut t, "getLoginTicket (upstream faults)").await;
+    // The -1 retry's WARN line carries the cleaned errmsg: one line, nothing of the request.
+    assert!(logs.contains("retrying once"), "{logs}");
+    assert!(!logs.contains("authorization_code"), "{logs}");
+    assert!(!logs.lines().any(|l| l.starts_with("forged")), "{logs}");
 
     // A refused connection: nothing listens on WECHAT_API_BASE.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

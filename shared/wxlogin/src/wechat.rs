@@ -8,6 +8,16 @@
 //!
 //! Secrets: the AppSecret and the session_key are [`Secret`]s; request URLs (which carry the
 //! secret) are stripped from every error before it is formatted, and nothing here logs a URL.
+//!
+//! WeChat's answer is outside data, trusted no further than its parsed fields:
+//! - **no redirects, no `Referer`**: a 3xx is [`WxError::BadResponse`] and is not followed
+//!   (following it would let the redirect target choose the user, and reqwest would send it a
+//!   `Referer` holding our URL, secret included);
+//! - **a body cap** of [`MAX_ANSWER_BYTES`]: a real answer is under 1 KB, and a function has
+//!   128 MB; reading stops past the cap;
+//! - **`errmsg` is cleaned** before it goes anywhere ([`clean_errmsg`]): whatever echoes our own
+//!   request (the AppSecret, the code, the query string) is removed, control characters become
+//!   spaces, and it is cut to [`MAX_ERRMSG_CHARS`].
 
 use std::time::{Duration, Instant};
 
@@ -25,6 +35,10 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(1500);
 pub const DEADLINE_MARGIN: Duration = Duration::from_millis(250);
 /// An attempt (first or retry) is only started with at least this much time left.
 pub const MIN_ATTEMPT: Duration = Duration::from_millis(200);
+/// Largest answer body read, bytes. A real jscode2session answer is under 1 KB.
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
+/// Longest `errmsg` passed on, characters (after cleaning).
+pub const MAX_ERRMSG_CHARS: usize = 200;
 
 /// A successful code2Session answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,12 +102,56 @@ struct RawAnswer {
     session_key: Option<Secret>,
 }
 
-/// Parse a jscode2session body (any content type).
+/// Clean WeChat's `errmsg` before it goes into a response or a log line: every occurrence of
+/// an `echo` (what we sent: the AppSecret, the code, and so the query string), plain or
+/// percent-encoded, becomes `[redacted]`; any `name=value` pair of our query
+/// (`appid`, `secret`, `js_code`, `grant_type`) loses its value; control characters become spaces;
+/// the result is cut to [`MAX_ERRMSG_CHARS`] characters. Redaction happens before the cut, so no
+/// prefix of a secret survives.
+pub fn clean_errmsg(errmsg: &str, echoes: &[&str]) -> String {
+    let mut msg = errmsg.to_owned();
+    for echo in echoes.iter().filter(|e| !e.is_empty()) {
+        let encoded: String = form_urlencoded::byte_serialize(echo.as_bytes()).collect();
+        for form in [echo, encoded.as_str()] {
+            msg = msg.replace(form, "[redacted]");
+        }
+    }
+    for name in ["appid", "secret", "js_code", "grant_type"] {
+        msg = redact_parameter(&msg, name);
+    }
+    msg.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(MAX_ERRMSG_CHARS)
+        .collect()
+}
+
+/// `name=value` → `name=[redacted]`, the value ending at `&`, whitespace or the end.
+fn redact_parameter(msg: &str, name: &str) -> String {
+    let pattern = format!("{name}=");
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg;
+    while let Some(i) = rest.find(&pattern) {
+        let (before, after) = rest.split_at(i + pattern.len());
+        out.push_str(before);
+        let end = after
+            .find(|c: char| c == '&' || c.is_whitespace())
+            .unwrap_or(after.len());
+        if end > 0 {
+            out.push_str("[redacted]");
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Parse a jscode2session body (any content type). `echoes` are the values of our request that
+/// must not come back through `errmsg` (see [`clean_errmsg`]).
 ///
 /// # Errors
-/// [`WxError::Api`] for a non-zero `errcode`, [`WxError::BadResponse`] otherwise. Messages never
-/// include the body (it could hold a session_key).
-pub fn parse_answer(body: &[u8]) -> Result<Session, WxError> {
+/// [`WxError::Api`] for a non-zero `errcode` (its `errmsg` cleaned), [`WxError::BadResponse`]
+/// otherwise. Messages never include the body (it could hold a session_key).
+pub fn parse_answer(body: &[u8], echoes: &[&str]) -> Result<Session, WxError> {
     let text = String::from_utf8_lossy(body);
     let trimmed = text.trim();
     if trimmed.is_empty() {
@@ -113,7 +171,7 @@ pub fn parse_answer(body: &[u8]) -> Result<Session, WxError> {
         ))
     })?;
     if let Some(errcode) = raw.errcode.filter(|c| *c != 0) {
-        let errmsg: String = raw.errmsg.unwrap_or_default().chars().take(300).collect();
+        let errmsg = clean_errmsg(&raw.errmsg.unwrap_or_default(), echoes);
         return Err(WxError::Api { errcode, errmsg });
     }
     let openid = raw
@@ -140,7 +198,8 @@ impl WeChatClient {
     /// A client for `appid` / `secret` against `api_base` (e.g. [`DEFAULT_API_BASE`]).
     ///
     /// TLS trusts Mozilla's root certificates compiled into the binary (`webpki-root-certs`), not
-    /// the host's CA bundle.
+    /// the host's CA bundle. Redirects are never followed and no `Referer` is ever sent (see the
+    /// module docs).
     ///
     /// # Errors
     /// When the HTTP client cannot be built (TLS setup).
@@ -150,6 +209,8 @@ impl WeChatClient {
             .filter_map(|der| reqwest::Certificate::from_der(der).ok());
         let http = reqwest::Client::builder()
             .tls_certs_only(roots)
+            .redirect(reqwest::redirect::Policy::none())
+            .referer(false)
             .connect_timeout(CONNECT_TIMEOUT)
             .pool_idle_timeout(Duration::from_secs(50))
             .build()
@@ -217,10 +278,12 @@ impl WeChatClient {
             .await
             .map_err(|e| WxError::Unreachable(describe_http_error(e)))?;
         let status = resp.status();
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| WxError::Unreachable(describe_http_error(e)))?;
+        if status.is_redirection() {
+            return Err(WxError::BadResponse(format!(
+                "HTTP {status}: a redirect, not followed"
+            )));
+        }
+        let body = read_capped(resp).await?;
         debug!(
             status = status.as_u16(),
             bytes = body.len(),
@@ -233,46 +296,117 @@ impl WeChatClient {
         if !status.is_success() {
             return Err(WxError::BadResponse(format!("HTTP {status}")));
         }
-        parse_answer(&body)
+        parse_answer(&body, &[self.secret.expose(), code])
     }
+}
+
+/// The answer's body, at most [`MAX_ANSWER_BYTES`]: a declared or actual length past the cap is
+/// [`WxError::BadResponse`], and reading stops there.
+async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, WxError> {
+    let too_big = || {
+        WxError::BadResponse(format!(
+            "the answer is over {MAX_ANSWER_BYTES} bytes; a real one is under 1 KB"
+        ))
+    };
+    if resp
+        .content_length()
+        .is_some_and(|n| n > MAX_ANSWER_BYTES as u64)
+    {
+        return Err(too_big());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| WxError::Unreachable(describe_http_error(e)))?
+    {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn parse(body: &[u8]) -> Result<Session, WxError> {
+        parse_answer(body, &[])
+    }
+
+    #[test]
+    fn errmsg_never_echoes_our_request() {
+        let secret = "S3cr3t/+=";
+        let code = "0a1B-code";
+        let raw = format!(
+            "invalid code, hints: [ req: appid=wx1&secret={secret}&js_code={code}&grant_type=authorization_code ] {} {}\nnext line\u{1b}[31m",
+            "S3cr3t%2F%2B%3D", code
+        );
+        let m = clean_errmsg(&raw, &[secret, code]);
+        for echo in [
+            secret,
+            code,
+            "S3cr3t",
+            "wx1",
+            "authorization_code",
+            "\n",
+            "\u{1b}",
+        ] {
+            assert!(!m.contains(echo), "{echo:?} in {m:?}");
+        }
+        assert!(
+            m.starts_with("invalid code, hints: [ req: appid=[redacted]&secret=[redacted]"),
+            "{m}"
+        );
+        let long = clean_errmsg(&format!("{secret}{}", "x".repeat(1000)), &[secret]);
+        assert_eq!(long.chars().count(), MAX_ERRMSG_CHARS);
+        assert!(long.starts_with("[redacted]x"));
+        // Redaction before the cut: a secret straddling the limit leaves no prefix.
+        let edge = clean_errmsg(&format!("{}{secret}", "y".repeat(195)), &[secret]);
+        assert!(!edge.contains("S3c"), "{edge}");
+        assert_eq!(
+            clean_errmsg("system error", &["", "x-not-there"]),
+            "system error"
+        );
+        assert_eq!(
+            redact_parameter("secret=&x secret=", "secret"),
+            "secret=&x secret="
+        );
+    }
+
     #[test]
     fn parses_text_plain_json_answers() {
-        let s = parse_answer(br#"{"openid":"o1","session_key":"sk=="}"#).unwrap();
+        let s = parse(br#"{"openid":"o1","session_key":"sk=="}"#).unwrap();
         assert_eq!((s.openid.as_str(), s.unionid.as_deref()), ("o1", None));
         assert!(!format!("{s:?}").contains("sk=="));
-        let s = parse_answer(br#"{"openid":"o1","session_key":"k","unionid":"u1","errcode":0}"#)
-            .unwrap();
+        let s = parse(br#"{"openid":"o1","session_key":"k","unionid":"u1","errcode":0}"#).unwrap();
         assert_eq!(s.unionid.as_deref(), Some("u1"));
     }
 
     #[test]
     fn maps_errors() {
         assert_eq!(
-            parse_answer(br#"{"errcode":40029,"errmsg":"invalid code"}"#),
+            parse(br#"{"errcode":40029,"errmsg":"invalid code"}"#),
             Err(WxError::Api {
                 errcode: 40029,
                 errmsg: "invalid code".into()
             })
         );
-        assert!(matches!(parse_answer(b""), Err(WxError::BadResponse(_))));
+        assert!(matches!(parse(b""), Err(WxError::BadResponse(_))));
         assert!(
-            matches!(parse_answer(b"<html>502</html>"), Err(WxError::BadResponse(m)) if m.contains("HTML"))
+            matches!(parse(b"<html>502</html>"), Err(WxError::BadResponse(m)) if m.contains("HTML"))
         );
         assert!(matches!(
-            parse_answer(br#"{"openid":"o1","sess"#),
+            parse(br#"{"openid":"o1","sess"#),
             Err(WxError::BadResponse(_))
         ));
         assert!(
-            matches!(parse_answer(br#"{"foo":1}"#), Err(WxError::BadResponse(m)) if m.contains("no openid"))
+            matches!(parse(br#"{"foo":1}"#), Err(WxError::BadResponse(m)) if m.contains("no openid"))
         );
         // A truncated body holding a session_key is not echoed.
-        let err = parse_answer(br#"{"session_key":"SECRETKEY","openid":"#).unwrap_err();
+        let err = parse(br#"{"session_key":"SECRETKEY","openid":"#).unwrap_err();
         assert!(!err.to_string().contains("SECRETKEY"));
     }
 
