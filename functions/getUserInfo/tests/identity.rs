@@ -70,3 +70,63 @@ async fn identity_from_user_info_and_context_header() {
     }
     assert!(with_id >= 6, "{logs}");
 }
+
+/// Context headers as a hostile or sloppy platform might send them: a repeated identity key is
+/// trusted in neither copy (a WARN names the key, never a value), and non-ASCII UTF-8 values are
+/// parsed instead of dropping the whole header. (Before: the last WX_OPENID won, and one
+/// non-ASCII byte lost the header, unionid included, with no log line.)
+#[tokio::test(flavor = "current_thread")]
+async fn repeated_identity_keys_and_utf8_context_headers() {
+    let rt = start(bin(), &[], 3000).await;
+    let environ = |v: &str| vec![("environ".to_owned(), v.to_owned())];
+    let o = rt
+        .invoke_raw(
+            b"{}".to_vec(),
+            environ("WX_OPENID=oReal;WX_APPID=wx1;WX_OPENID=oVictimRepeat"),
+        )
+        .await;
+    assert_eq!(response_json(&o)["error"], json!("UNAUTHENTICATED"));
+    // With the platform's userInfo too, the identity falls back to it.
+    let o = rt
+        .invoke_raw(
+            call_function(json!({}), Some("oUserInfo"), Some("wx1"))
+                .to_string()
+                .into_bytes(),
+            environ("WX_OPENID=oReal;WX_OPENID=oVictimRepeat"),
+        )
+        .await;
+    assert_eq!(response_json(&o)["openid"], json!("oUserInfo"));
+    let environment = r#"{"WX_OPENID":"oVictimRepeat","WX_UNIONID":"u1","WX_OPENID":"oReal"}"#;
+    let o = rt
+        .invoke_raw(
+            b"{}".to_vec(),
+            vec![("environment".into(), environment.into())],
+        )
+        .await;
+    assert_eq!(response_json(&o)["error"], json!("UNAUTHENTICATED"));
+    let o = rt
+        .invoke_raw(
+            b"{}".to_vec(),
+            environ("WX_OPENID=oUtf8;WX_UNIONID=uUtf8;TCB_SOURCE=wx_client;NICK=张三"),
+        )
+        .await;
+    assert_eq!(
+        (&response_json(&o)["openid"], &response_json(&o)["unionid"]),
+        (&json!("oUtf8"), &json!("uUtf8"))
+    );
+    let (_, logs) = rt.stop().await;
+    assert_eq!(
+        logs.matches("the context header repeats an identity key")
+            .count(),
+        3,
+        "{logs}"
+    );
+    assert!(
+        logs.contains("key=\"WX_OPENID\"") || logs.contains("key=WX_OPENID"),
+        "{logs}"
+    );
+    assert!(
+        !logs.contains("oVictimRepeat") && !logs.contains("oReal"),
+        "{logs}"
+    );
+}

@@ -149,10 +149,11 @@ async fn next(State(s): State<Arc<Shared>>) -> Response {
                 let mut resp = (StatusCode::OK, inv.event.clone()).into_response();
                 let h = resp.headers_mut();
                 let cfg = &s.config;
+                // Values as bytes, not only visible ASCII: a platform header may carry UTF-8.
                 let mut put = |k: &str, v: &str| {
                     if let (Ok(k), Ok(v)) = (
                         HeaderName::try_from(k.to_ascii_lowercase()),
-                        HeaderValue::from_str(v),
+                        HeaderValue::from_bytes(v.as_bytes()),
                     ) {
                         h.insert(k, v);
                     }

@@ -24,19 +24,37 @@ use serde::{Deserialize, Serialize};
 /// Per-invocation context variables (`WX_OPENID`, `TCB_ENV`, ...), values as strings.
 pub type ContextVars = BTreeMap<String, String>;
 
+/// The context keys [`Identity::from_channels`] reads. When one of them comes more than once in
+/// a context header, which copy the platform wrote is unknown, so neither is trusted (as with a
+/// repeated top-level `userInfo`).
+pub const IDENTITY_KEYS: &[&str] = &[
+    "WX_OPENID",
+    "WX_APPID",
+    "WX_UNIONID",
+    "WX_CLIENTIP",
+    "WX_CLIENTIPV6",
+    "TCB_SOURCE",
+    "TCB_ENV",
+    "TCB_UUID",
+    "TCB_CUSTOM_USER_ID",
+    "TCB_ISANONYMOUS_USER",
+];
+
+/// The `KEY=VALUE` pieces of an `environ` string, in order, repeats included.
+fn environ_entries(environ: &str) -> impl Iterator<Item = (&str, &str)> {
+    environ.split(';').filter_map(|piece| piece.split_once('='))
+}
+
 /// Parse an old-architecture `environ` string: `KEY=VALUE;KEY=VALUE`.
 ///
 /// Like node-sdk: pieces are split on `;`, a piece without `=` is dropped, the key/value split is
 /// at the first `=`, an empty value is kept, the last duplicate wins. There is no escaping, so a
-/// `;` inside a value cannot be represented (node-sdk has the same limit).
+/// `;` inside a value cannot be represented (node-sdk has the same limit). Values may be any
+/// UTF-8. ([`context_from_headers`] then drops repeated identity keys.)
 pub fn parse_environ(environ: &str) -> ContextVars {
-    let mut vars = ContextVars::new();
-    for piece in environ.split(';') {
-        if let Some((key, value)) = piece.split_once('=') {
-            vars.insert(key.to_owned(), value.to_owned());
-        }
-    }
-    vars
+    environ_entries(environ)
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
 }
 
 /// Why an `environment` string could not be used.
@@ -59,16 +77,52 @@ impl std::fmt::Display for EnvironmentError {
 /// [`EnvironmentError`] when the string is not JSON or not an object. The message gives the
 /// position only, never the content.
 pub fn parse_environment(environment: &str) -> Result<ContextVars, EnvironmentError> {
-    let value: serde_json::Value = serde_json::from_str(environment)
-        .map_err(|e| EnvironmentError(format!("line {} column {}", e.line(), e.column())))?;
-    match value {
-        serde_json::Value::Null => Ok(ContextVars::new()),
-        serde_json::Value::Object(map) => Ok(map
-            .into_iter()
-            .filter_map(|(k, v)| value_to_string(v).map(|v| (k, v)))
-            .collect()),
-        _ => Err(EnvironmentError("not an object".into())),
+    Ok(environment_entries(environment)?
+        .into_iter()
+        .filter_map(|(k, v)| value_to_string(v).map(|v| (k, v)))
+        .collect())
+}
+
+/// The members of an `environment` object, in order, repeats included (serde_json's own map
+/// would keep the last copy silently); `null` has none.
+fn environment_entries(
+    environment: &str,
+) -> Result<Vec<(String, serde_json::Value)>, EnvironmentError> {
+    struct Entries(Vec<(String, serde_json::Value)>);
+    impl<'de> serde::Deserialize<'de> for Entries {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> serde::de::Visitor<'de> for Visitor {
+                type Value = Entries;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a JSON object or null")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut m: A,
+                ) -> Result<Entries, A::Error> {
+                    let mut entries = Vec::new();
+                    while let Some(entry) = m.next_entry()? {
+                        entries.push(entry);
+                    }
+                    Ok(Entries(entries))
+                }
+                fn visit_unit<E>(self) -> Result<Entries, E> {
+                    Ok(Entries(Vec::new()))
+                }
+            }
+            d.deserialize_any(Visitor)
+        }
     }
+    serde_json::from_str::<Entries>(environment)
+        .map(|e| e.0)
+        .map_err(|e| {
+            if e.is_data() {
+                EnvironmentError("not an object".into())
+            } else {
+                EnvironmentError(format!("line {} column {}", e.line(), e.column()))
+            }
+        })
 }
 
 fn value_to_string(v: serde_json::Value) -> Option<String> {
@@ -87,8 +141,41 @@ fn value_to_string(v: serde_json::Value) -> Option<String> {
     }
 }
 
-/// Context vars from the `/next` headers, as node-sdk `parseContext` picks them: a non-empty
-/// `environment` wins outright; otherwise `environ`; neither gives `None`.
+/// A context header (`environ` or `environment`), parsed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContextHeader {
+    /// The variables, without the [`IDENTITY_KEYS`] that came more than once.
+    pub vars: ContextVars,
+    /// The [`IDENTITY_KEYS`] that came more than once, in [`IDENTITY_KEYS`] order: neither copy is
+    /// trusted, so they are not in `vars`. Names only; log these, never values.
+    pub repeated: Vec<&'static str>,
+}
+
+impl ContextHeader {
+    /// Build from the header's keys in order (repeats included) and its last-wins variables.
+    fn new<'k>(keys: impl Iterator<Item = &'k str>, mut vars: ContextVars) -> Self {
+        let mut counts = [0usize; IDENTITY_KEYS.len()];
+        for key in keys {
+            if let Some(i) = IDENTITY_KEYS.iter().position(|k| *k == key) {
+                counts[i] += 1;
+            }
+        }
+        let repeated: Vec<&'static str> = IDENTITY_KEYS
+            .iter()
+            .zip(counts)
+            .filter(|(_, n)| *n > 1)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in &repeated {
+            vars.remove(*key);
+        }
+        ContextHeader { vars, repeated }
+    }
+}
+
+/// The context from the `/next` headers, as node-sdk `parseContext` picks it: a non-empty
+/// `environment` wins outright; otherwise `environ`; neither gives `None`. Unlike node-sdk, an
+/// identity key given more than once is dropped (see [`ContextHeader::repeated`]).
 ///
 /// # Errors
 /// A malformed `environment` is returned as [`EnvironmentError`]; the caller logs it and
@@ -96,10 +183,21 @@ fn value_to_string(v: serde_json::Value) -> Option<String> {
 pub fn context_from_headers(
     environ: Option<&str>,
     environment: Option<&str>,
-) -> Result<Option<ContextVars>, EnvironmentError> {
+) -> Result<Option<ContextHeader>, EnvironmentError> {
     match (environment.filter(|s| !s.is_empty()), environ) {
-        (Some(json), _) => parse_environment(json).map(Some),
-        (None, Some(environ)) => Ok(Some(parse_environ(environ))),
+        (Some(json), _) => {
+            let entries = environment_entries(json)?;
+            let keys = entries.iter().map(|(k, _)| k.as_str());
+            let vars = entries
+                .iter()
+                .filter_map(|(k, v)| value_to_string(v.clone()).map(|v| (k.clone(), v)))
+                .collect();
+            Ok(Some(ContextHeader::new(keys, vars)))
+        }
+        (None, Some(environ)) => Ok(Some(ContextHeader::new(
+            environ_entries(environ).map(|(k, _)| k),
+            parse_environ(environ),
+        ))),
         (None, None) => Ok(None),
     }
 }
@@ -323,6 +421,7 @@ mod tests {
     fn ours(case: &Value) -> Result<Option<ContextVars>, EnvironmentError> {
         let ctx = &case["context"];
         context_from_headers(ctx["environ"].as_str(), ctx["environment"].as_str())
+            .map(|h| h.map(|h| h.vars))
     }
 
     #[test]
@@ -454,6 +553,49 @@ mod tests {
             open_id: Some(String::new()),
         };
         assert!(!Identity::from_channels(None, Some(&empty)).is_verified());
+    }
+
+    #[test]
+    fn a_repeated_identity_key_is_not_trusted() {
+        let h = context_from_headers(
+            Some("WX_OPENID=oVictim;WX_APPID=wx1;A=1;WX_OPENID=oReal;A=2;TCB_UUID=u;TCB_UUID=u"),
+            None,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(h.repeated, ["WX_OPENID", "TCB_UUID"]);
+        assert_eq!(h.vars.get("WX_OPENID"), None);
+        assert_eq!(h.vars.get("TCB_UUID"), None);
+        assert_eq!(h.vars.get("WX_APPID").map(String::as_str), Some("wx1"));
+        // Not an identity key: the last copy wins, as in node-sdk.
+        assert_eq!(h.vars.get("A").map(String::as_str), Some("2"));
+        assert!(!Identity::from_channels(Some(&h.vars), None).is_verified());
+
+        let h = context_from_headers(
+            None,
+            Some(r#"{"WX_OPENID":"oVictim","WX_UNIONID":"u1","WX_OPENID":"oReal"}"#),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(h.repeated, ["WX_OPENID"]);
+        assert_eq!(h.vars.get("WX_OPENID"), None);
+        assert_eq!(h.vars.get("WX_UNIONID").map(String::as_str), Some("u1"));
+        // Nested copies are values, not keys of the header.
+        let h = context_from_headers(None, Some(r#"{"X":{"WX_OPENID":1},"WX_OPENID":"o"}"#))
+            .unwrap()
+            .unwrap();
+        assert!(h.repeated.is_empty());
+        assert_eq!(h.vars.get("WX_OPENID").map(String::as_str), Some("o"));
+    }
+
+    #[test]
+    fn utf8_values_are_kept() {
+        let h = context_from_headers(Some("WX_OPENID=o1;WX_UNIONID=u1;NICK=张三"), None)
+            .unwrap()
+            .unwrap();
+        let id = Identity::from_channels(Some(&h.vars), None);
+        assert_eq!(id.unionid.as_deref(), Some("u1"));
+        assert_eq!(h.vars.get("NICK").map(String::as_str), Some("张三"));
     }
 
     #[test]

@@ -403,7 +403,13 @@ where
     F: AsyncFn(Event, Context) -> Result<T, FnError>,
     T: Serialize,
 {
-    let header = |name: &str| next.headers.get(name).and_then(|v| v.to_str().ok());
+    // Header values are read as UTF-8, not only visible ASCII: a context header may carry
+    // non-ASCII values, and one such byte must not silently drop the caller's identity.
+    let header = |name: &str| {
+        next.headers
+            .get(name)
+            .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
+    };
     let headers = match InvocationHeaders::parse(header) {
         Ok(h) => h,
         Err(diag) => {
@@ -432,11 +438,25 @@ where
     if decoded.duplicate_user_info {
         warn!("the event repeats the top-level userInfo key; no userInfo is trusted");
     }
+    for name in ["environ", "environment"] {
+        if next.headers.contains_key(name) && header(name).is_none() {
+            warn!("ignoring the {name} header: it is not UTF-8 (no context identity)");
+        }
+    }
     let ctx_vars = match context_from_headers(
         headers.environ.as_ref().map(Secret::expose),
         headers.environment.as_ref().map(Secret::expose),
     ) {
-        Ok(v) => v,
+        Ok(Some(h)) => {
+            for key in &h.repeated {
+                warn!(
+                    key,
+                    "the context header repeats an identity key; neither copy is trusted"
+                );
+            }
+            Some(h.vars)
+        }
+        Ok(None) => None,
         Err(e) => {
             warn!("ignoring the context header: {e}");
             None

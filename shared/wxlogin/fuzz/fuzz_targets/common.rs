@@ -113,6 +113,14 @@ pub fn check_http(h: &HttpEvent) {
     if let Err(e) = &json {
         check_error(e);
     }
+    // body_data reads whatever json_body reads the same way (and more: forms, JSON under any
+    // label); its errors have the same shapes.
+    let data = h.body_data::<Value>();
+    match (&json, &data) {
+        (Ok(v), d) => assert_eq!(d.as_ref().ok(), Some(v)),
+        (_, Err(e)) => check_error(e),
+        (Err(_), Ok(_)) => {}
+    }
     if !ct_ok {
         assert_eq!(json.expect_err("415 expected").status, 415);
         return;

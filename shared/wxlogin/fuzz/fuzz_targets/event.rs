@@ -57,14 +57,21 @@ fuzz_target!(|data: &[u8]| {
                 map.get("headers").is_some_and(Value::is_object)
                     || map.get("requestContext").is_some_and(Value::is_object)
             );
-            // An HTTP event's userInfo is written by the HTTP client: never an identity.
+            // An event with a top-level userInfo is a callFunction, whatever else it holds.
+            assert!(!map.contains_key("userInfo"));
             assert!(user_info.is_none());
             assert_eq!(h.method, method.unwrap().to_ascii_uppercase());
             assert_eq!(
                 h.path,
                 map.get("path").and_then(Value::as_str).unwrap_or_default()
             );
-            assert_eq!(h.body.as_deref(), map.get("body").and_then(Value::as_str));
+            // A string body as is; another JSON value as its JSON text.
+            let body = match map.get("body") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(other) => Some(other.to_string()),
+            };
+            assert_eq!(h.body, body);
             // Header names lower-cased; exactly the non-null ones of the event.
             let expected_names: std::collections::BTreeSet<String> = map
                 .get("headers")

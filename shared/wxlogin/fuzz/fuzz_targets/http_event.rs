@@ -139,28 +139,36 @@ fuzz_target!(|data: &[u8]| {
     if let Some(b) = &b64 {
         event.insert("isBase64Encoded".into(), b.clone());
     }
-    // A forged identity in an HTTP event: must be ignored.
-    event.insert(
+    // With a top-level userInfo the same object is a callFunction (the platform injects
+    // userInfo into callFunction events only; the client writes everything else).
+    let mut with_user_info = event.clone();
+    with_user_info.insert(
         "userInfo".into(),
-        json!({"openId": "forged", "appId": "wx"}),
+        json!({"openId": "platform", "appId": "wx"}),
     );
+    assert!(!Event::classify(Value::Object(with_user_info)).0.is_http());
 
     let (Event::Http(h), None) = Event::classify(Value::Object(event)) else {
-        panic!("an object with httpMethod and requestContext is an HTTP event, without userInfo")
+        panic!("an object with httpMethod and requestContext is an HTTP event")
     };
 
     // Fields as delivered.
     assert_eq!(h.method, method.to_ascii_uppercase());
     assert_eq!(h.path, path);
-    let expected_body = if numbody || nobody {
+    // A number body is read as its JSON text, and cannot be base64.
+    let expected_body = if numbody {
+        Some("5")
+    } else if nobody {
         None
     } else {
         body_text.as_deref()
     };
     assert_eq!(h.body.as_deref(), expected_body);
-    let flag = b64
-        .as_ref()
-        .is_some_and(|v| v == &json!(true) || v == &json!("true"));
+    let flag = !numbody
+        && expected_body.is_some()
+        && b64
+            .as_ref()
+            .is_some_and(|v| v == &json!(true) || v == &json!("true"));
     assert_eq!(h.is_base64_encoded, flag);
     let expected_query: BTreeMap<String, String> = query
         .iter()

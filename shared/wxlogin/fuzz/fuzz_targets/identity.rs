@@ -10,7 +10,8 @@ use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 use wxlogin::Context;
 use wxlogin::identity::{
-    ContextVars, Identity, IdentitySource, UserInfo, cloudbase_context, context_from_headers,
+    ContextHeader, ContextVars, IDENTITY_KEYS, Identity, IdentitySource, UserInfo,
+    cloudbase_context, context_from_headers,
     parse_environ, parse_environment,
 };
 use wxlogin::secret::Secret;
@@ -190,9 +191,36 @@ fuzz_target!(|data: &[u8]| {
         (Some(environ), None),
     ] {
         let got = context_from_headers(a, b);
+        // The header's vars are the parser's, less the identity keys it reports as repeated
+        // (neither copy trusted); every key it drops is a repeated identity key.
+        let check = |got: &ContextHeader, parsed: &ContextVars| {
+            for key in &got.repeated {
+                assert!(IDENTITY_KEYS.contains(key) && !got.vars.contains_key(*key));
+            }
+            let mut expected = parsed.clone();
+            expected.retain(|k, _| !got.repeated.contains(&k.as_str()));
+            assert_eq!(got.vars, expected);
+        };
         match (b.filter(|s| !s.is_empty()), a) {
-            (Some(json), _) => assert_eq!(got.ok().flatten(), parse_environment(json).ok()),
-            (None, Some(_)) => assert_eq!(got, Ok(Some(environ_vars.clone()))),
+            (Some(json), _) => match (got, parse_environment(json)) {
+                (Ok(Some(h)), Ok(parsed)) => check(&h, &parsed),
+                (got, parsed) => assert!(got.is_err() && parsed.is_err()),
+            },
+            (None, Some(environ)) => {
+                let h = got.unwrap().unwrap();
+                check(&h, &environ_vars);
+                // An independent count of repeated identity keys in `environ`.
+                let keys: Vec<&str> = environ
+                    .split(';')
+                    .filter_map(|p| p.split_once('=').map(|(k, _)| k))
+                    .collect();
+                let repeated: Vec<&str> = IDENTITY_KEYS
+                    .iter()
+                    .copied()
+                    .filter(|k| keys.iter().filter(|x| *x == k).count() > 1)
+                    .collect();
+                assert_eq!(h.repeated, repeated);
+            }
             (None, None) => assert_eq!(got, Ok(None)),
         }
     }

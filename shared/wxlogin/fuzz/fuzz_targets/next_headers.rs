@@ -122,7 +122,8 @@ fuzz_target!(|data: &[u8]| {
         h.environment.as_ref().map(|s| s.expose()),
     )
     .ok()
-    .flatten();
+    .flatten()
+    .map(|h| h.vars);
     let Ok(decoded) = Event::decode(body) else {
         assert!(serde_json::from_slice::<serde_json::Value>(body).is_err());
         return;
