@@ -289,6 +289,7 @@ async fn run(args: Args) -> Result<ExitCode, String> {
         init_timeout: Duration::from_secs(10),
         function_name: args.function.clone(),
         namespace,
+        ..EmulatorConfig::default()
     };
     let started = Instant::now();
     let runner = match Runner::start(&bootstrap, &env, config, true).await {
