@@ -1,13 +1,21 @@
 //! A local SCF runtime-API emulator and a runner that starts a real `bootstrap` against it.
 //!
-//! Like SCF where it matters (`scf-runtime.md` §1.3):
-//! - `POST /runtime/init/ready` with an empty body is rejected (400);
+//! Like SCF where it matters (`scf-runtime.md` §1.2, §1.3):
+//! - `POST /runtime/init/ready` is served with any body, an empty one included
+//!   (`Content-Length: 0`, as public Go, Python and Node clients send it). The one request
+//!   refused (400) is a POST with no body and neither `Content-Length` nor `Transfer-Encoding`:
+//!   the only reported rejection by the real runtime API (the `tencent_scf` crate) concerns it;
 //! - `GET /runtime/invocation/next` blocks until there is an event; a repeated GET during one
 //!   invocation returns the same event; headers `request_id`, `memory_limit_in_mb`,
-//!   `time_limit_in_ms` are sent lower-case (plus any extra headers, e.g. `environ`);
+//!   `time_limit_in_ms` are sent lower-case (plus any extra headers, e.g. `environ`). The event
+//!   is delivered byte for byte as it was queued: the emulator never parses it;
 //! - the first `/response` or `/error` is final: a second result is rejected (400);
 //! - a result over 6 MB is refused (413) and the invocation fails;
-//! - the init timeout (ready not called) and the exec timeout (no result) kill the bootstrap.
+//! - the init timeout (ready not called) and the exec timeout (no result) kill the bootstrap;
+//! - the bootstrap gets SCF's environment and nothing of the host's (see [`Runner::start`]).
+//!
+//! It also records the last [`SEEN_LIMIT`] requests as they arrived ([`Emulator::seen`]), so tests
+//! can check what a runtime client sends, not only what it gets.
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -16,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tokio::io::{AsyncBufReadExt as _, BufReader};
@@ -24,6 +32,27 @@ use tokio::sync::{Notify, mpsc, oneshot, watch};
 
 /// SCF's limit on a synchronous response, bytes.
 pub const RESULT_LIMIT: usize = 6 * 1024 * 1024;
+
+/// How many received requests [`Emulator::seen`] keeps (the most recent ones).
+pub const SEEN_LIMIT: usize = 64;
+
+/// How many bytes of each request body [`Emulator::seen`] keeps.
+pub const SEEN_BODY_LIMIT: usize = 1024;
+
+/// The `PATH` a bootstrap gets: a fixed, SCF-like search path, never the host's. SCF's own value
+/// for a Custom Runtime is not documented (`scf-runtime.md` §1.2 lists none); these folders hold
+/// `bash`, `sh`, `cat`, `sleep` and the other tools a shell bootstrap needs on any Linux.
+pub const BOOTSTRAP_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+/// `TENCENTCLOUD_UIN` the bootstrap gets: an obviously fake owner uin.
+pub const FAKE_UIN: &str = "100000000001";
+/// `TENCENTCLOUD_SECRETID`: fake temporary role credentials (SCF sets real ones).
+pub const FAKE_SECRET_ID: &str = "AKIDLOCALFAKEsecretid0000000000000000";
+/// `TENCENTCLOUD_SECRETKEY`: fake, but treated as a secret: the leak check in
+/// [`crate::testkit::Transcript::assert_no_leak`] looks for it in every response and log line.
+pub const FAKE_SECRET_KEY: &str = "LOCALFAKEsecretkey00000000000000";
+/// `TENCENTCLOUD_SESSIONTOKEN`: fake, and a secret like [`FAKE_SECRET_KEY`].
+pub const FAKE_SESSION_TOKEN: &str = "LOCALFAKEsessiontoken000000000000000000000000000000";
 
 /// Emulated function settings.
 #[derive(Debug, Clone)]
@@ -38,6 +67,9 @@ pub struct EmulatorConfig {
     pub function_name: String,
     /// `SCF_NAMESPACE` (the CloudBase env id).
     pub namespace: String,
+    /// `_HANDLER`: the function's configured handler string (cloudbaserc.json's `handler`,
+    /// e.g. `index.main`).
+    pub handler: String,
 }
 
 impl Default for EmulatorConfig {
@@ -48,6 +80,7 @@ impl Default for EmulatorConfig {
             init_timeout: Duration::from_secs(10),
             function_name: "function".into(),
             namespace: "local-dev-env".into(),
+            handler: "index.main".into(),
         }
     }
 }
@@ -75,6 +108,23 @@ impl Outcome {
     }
 }
 
+/// One request as the emulator received it, for tests of what a runtime client sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenRequest {
+    /// `GET` or `POST`.
+    pub method: String,
+    /// The path, e.g. `/runtime/init/ready`.
+    pub path: String,
+    /// The `Content-Type` header, if any (the last copy).
+    pub content_type: Option<String>,
+    /// The `Content-Length` header, if any.
+    pub content_length: Option<String>,
+    /// The `Transfer-Encoding` header, if any.
+    pub transfer_encoding: Option<String>,
+    /// The body's first [`SEEN_BODY_LIMIT`] bytes.
+    pub body: Vec<u8>,
+}
+
 struct Invocation {
     request_id: String,
     event: Vec<u8>,
@@ -97,6 +147,32 @@ struct Inner {
     reject_results: Option<(u32, StatusCode)>,
     /// How many results were rejected on purpose.
     rejected_results: u32,
+    /// The last [`SEEN_LIMIT`] requests.
+    seen: VecDeque<SeenRequest>,
+}
+
+/// Record a request in [`Inner::seen`], keeping the last [`SEEN_LIMIT`].
+fn record(s: &Shared, method: &str, path: &str, headers: &HeaderMap, body: &[u8]) {
+    let text = |name: header::HeaderName| {
+        headers
+            .get_all(name)
+            .iter()
+            .next_back()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    };
+    let seen = SeenRequest {
+        method: method.into(),
+        path: path.into(),
+        content_type: text(header::CONTENT_TYPE),
+        content_length: text(header::CONTENT_LENGTH),
+        transfer_encoding: text(header::TRANSFER_ENCODING),
+        body: body[..body.len().min(SEEN_BODY_LIMIT)].to_vec(),
+    };
+    let mut inner = s.inner.lock().unwrap();
+    if inner.seen.len() == SEEN_LIMIT {
+        inner.seen.pop_front();
+    }
+    inner.seen.push_back(seen);
 }
 
 struct Shared {
@@ -111,21 +187,32 @@ pub struct Emulator {
     shared: Arc<Shared>,
 }
 
-async fn ready(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
-    if body.is_empty() {
+async fn ready(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    record(&s, "POST", "/runtime/init/ready", &headers, &body);
+    // An empty body is fine when the client said so (`Content-Length: 0`, or a chunked body that
+    // happens to be empty): public Go, Python and Node SCF clients do that and work. Refused: a POST
+    // that says nothing about its body at all, the one case reported as rejected by SCF.
+    let framed = headers.contains_key(header::CONTENT_LENGTH)
+        || headers.contains_key(header::TRANSFER_ENCODING);
+    if body.is_empty() && !framed {
         s.inner
             .lock()
             .unwrap()
             .rejected
-            .push("empty /runtime/init/ready body".into());
-        return (StatusCode::BAD_REQUEST, "ready body must not be empty").into_response();
+            .push("/runtime/init/ready with no body and no Content-Length".into());
+        return (
+            StatusCode::BAD_REQUEST,
+            "ready needs a body or a Content-Length (send Content-Length: 0, or a body such as \" \")",
+        )
+            .into_response();
     }
     s.inner.lock().unwrap().ready = true;
     s.changed.notify_waiters();
     (StatusCode::OK, "ok").into_response()
 }
 
-async fn next(State(s): State<Arc<Shared>>) -> Response {
+async fn next(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    record(&s, "GET", "/runtime/invocation/next", &headers, &body);
     {
         let mut inner = s.inner.lock().unwrap();
         if inner.fail_next > 0 {
@@ -230,11 +317,13 @@ fn finish(s: &Shared, body: Bytes, as_error: bool) -> Response {
     (status, "ok").into_response()
 }
 
-async fn response(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+async fn response(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    record(&s, "POST", "/runtime/invocation/response", &headers, &body);
     finish(&s, body, false)
 }
 
-async fn error(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+async fn error(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    record(&s, "POST", "/runtime/invocation/error", &headers, &body);
     finish(&s, body, true)
 }
 
@@ -270,7 +359,21 @@ impl Emulator {
         self.shared.inner.lock().unwrap().ready
     }
 
-    /// Requests the emulator rejected (empty ready body, second result, ...), for tests.
+    /// The last [`SEEN_LIMIT`] requests received, oldest first, as they arrived (headers that
+    /// say how the body is framed and typed, and the body's first [`SEEN_BODY_LIMIT`] bytes).
+    pub fn seen(&self) -> Vec<SeenRequest> {
+        self.shared
+            .inner
+            .lock()
+            .unwrap()
+            .seen
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// Requests the emulator rejected (a ready with no body and no length, a second result, ...),
+    /// for tests.
     pub fn rejected(&self) -> Vec<String> {
         self.shared.inner.lock().unwrap().rejected.clone()
     }
@@ -326,6 +429,38 @@ impl Emulator {
     }
 }
 
+/// The environment SCF gives a bootstrap (`scf-runtime.md` §1.2), for `config` and the emulator
+/// listening on `port`; [`Runner`] adds `USER_CODE_ROOT` and `PWD` (the code folder).
+///
+/// Nothing comes from the host: `PATH` is [`BOOTSTRAP_PATH`], `HOME` is `/home/qcloud` and `USER`
+/// `qcloud` as on SCF (the folder need not exist), and the role credentials are fake
+/// ([`FAKE_SECRET_ID`], [`FAKE_SECRET_KEY`], [`FAKE_SESSION_TOKEN`]). `LANG` is SCF's
+/// `en_US.UTF8`; `LC_ALL`, which SCF also sets, is left out because bash warns on every start
+/// when the host lacks that locale, and the warning would land in the function's logs.
+/// `LD_LIBRARY_PATH`, `_SCF_SERVER_PORT` (the standard runtimes' values) and `TRIGGER_SRC` (timer
+/// invocations only) are not set.
+pub fn scf_environment(config: &EmulatorConfig, port: u16) -> Vec<(&'static str, String)> {
+    vec![
+        ("PATH", BOOTSTRAP_PATH.into()),
+        ("HOME", "/home/qcloud".into()),
+        ("USER", "qcloud".into()),
+        ("LANG", "en_US.UTF8".into()),
+        ("SCF_RUNTIME_API", "127.0.0.1".into()),
+        ("SCF_RUNTIME_API_PORT", port.to_string()),
+        ("_HANDLER", config.handler.clone()),
+        ("SCF_FUNCTIONNAME", config.function_name.clone()),
+        ("SCF_FUNCTIONVERSION", "$LATEST".into()),
+        ("SCF_NAMESPACE", config.namespace.clone()),
+        ("TENCENTCLOUD_REGION", "ap-shanghai".into()),
+        ("TENCENTCLOUD_RUNENV", "SCF".into()),
+        ("TENCENTCLOUD_APPID", "1250000000".into()),
+        ("TENCENTCLOUD_UIN", FAKE_UIN.into()),
+        ("TENCENTCLOUD_SECRETID", FAKE_SECRET_ID.into()),
+        ("TENCENTCLOUD_SECRETKEY", FAKE_SECRET_KEY.into()),
+        ("TENCENTCLOUD_SESSIONTOKEN", FAKE_SESSION_TOKEN.into()),
+    ]
+}
+
 /// How the bootstrap process ended.
 pub type ExitInfo = String;
 
@@ -369,7 +504,10 @@ fn pump<R: tokio::io::AsyncRead + Unpin + Send + 'static>(
 }
 
 impl Runner {
-    /// Start `bootstrap` with an SCF-like environment plus `env`, and wait for ready.
+    /// Start `bootstrap` in its own folder with SCF's environment ([`scf_environment`], plus
+    /// `USER_CODE_ROOT` = the folder with a trailing `/` and `PWD` = the folder) and `env` on top
+    /// (the function's configured variables; `env` wins on a clash), and wait for ready. Nothing
+    /// of the host's environment is passed.
     /// With `echo_logs` the bootstrap's stdout and stderr are copied to our stderr as they come;
     /// they are always kept for [`Runner::logs`].
     ///
@@ -462,23 +600,15 @@ impl Runner {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default();
+        // `USER_CODE_ROOT` is `/var/user/` on SCF: the code folder, with its trailing slash.
+        let mut code_root = code_dir.clone().into_os_string();
+        code_root.push("/");
         let mut cmd = tokio::process::Command::new(bootstrap);
         cmd.env_clear()
             .current_dir(&code_dir)
-            .env(
-                "PATH",
-                std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()),
-            )
-            .env("SCF_RUNTIME_API", "127.0.0.1")
-            .env("SCF_RUNTIME_API_PORT", emulator.port().to_string())
-            .env("_HANDLER", "index.main")
-            .env("SCF_FUNCTIONNAME", &config.function_name)
-            .env("SCF_FUNCTIONVERSION", "$LATEST")
-            .env("SCF_NAMESPACE", &config.namespace)
-            .env("TENCENTCLOUD_REGION", "ap-shanghai")
-            .env("TENCENTCLOUD_RUNENV", "SCF")
-            .env("TENCENTCLOUD_APPID", "1250000000")
-            .env("USER_CODE_ROOT", &code_dir)
+            .envs(scf_environment(&config, emulator.port()))
+            .env("USER_CODE_ROOT", &code_root)
+            .env("PWD", &code_dir)
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())

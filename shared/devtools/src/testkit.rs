@@ -293,13 +293,20 @@ impl Transcript {
         out
     }
 
-    /// Panic naming the place if any sentinel appears in any response or log line, or any
-    /// ticket (which may be in a response) appears in a log line.
+    /// Panic naming the place if any sentinel (or the emulator's fake `TENCENTCLOUD_SECRETKEY` /
+    /// `TENCENTCLOUD_SESSIONTOKEN`) appears in any response or log line, or any ticket (which may
+    /// be in a response) appears in a log line.
     pub fn assert_no_leak(&self, s: &Sentinels) {
         let mut needles: Vec<(&str, &str)> = vec![
             ("the AppSecret", &s.app_secret),
             ("a session_key", &s.session_key),
             ("WX_API_TOKEN", &s.wx_api_token),
+            // The emulator's fake role credentials: every bootstrap has them in its environment.
+            ("TENCENTCLOUD_SECRETKEY", crate::emulator::FAKE_SECRET_KEY),
+            (
+                "TENCENTCLOUD_SESSIONTOKEN",
+                crate::emulator::FAKE_SESSION_TOKEN,
+            ),
         ];
         for l in &self.pem_lines {
             needles.push(("the private key", l));
@@ -485,4 +492,35 @@ pub async fn web_request(
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
     (status, headers, raw[split + 4..].to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_leak_check_covers_the_fake_role_credentials() {
+        let s = Sentinels::new();
+        for planted in [
+            crate::emulator::FAKE_SECRET_KEY,
+            crate::emulator::FAKE_SESSION_TOKEN,
+        ] {
+            let mut t = Transcript::default();
+            t.logs("log", format!("DEBUG env {planted}"));
+            assert!(
+                std::panic::catch_unwind(|| t.assert_no_leak(&s)).is_err(),
+                "{planted} not caught in a log"
+            );
+            let mut t = Transcript::default();
+            t.outcome("r", &Outcome::Response(planted.as_bytes().to_vec()));
+            assert!(
+                std::panic::catch_unwind(|| t.assert_no_leak(&s)).is_err(),
+                "{planted} not caught in a response"
+            );
+        }
+        // The secret id is not a secret.
+        let mut t = Transcript::default();
+        t.logs("log", crate::emulator::FAKE_SECRET_ID.into());
+        t.assert_no_leak(&s);
+    }
 }

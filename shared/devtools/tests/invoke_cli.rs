@@ -101,15 +101,169 @@ fn invoke_exit_codes() {
         invoke().args(["nope"]).output().unwrap().status.code(),
         Some(2)
     );
+    // An unknown option is exit 2 too.
     assert_eq!(
         invoke()
-            .args(["test", "{bad json"])
+            .args(["test", "--nope"])
             .output()
             .unwrap()
             .status
             .code(),
         Some(2)
     );
+}
+
+/// A bootstrap that answers its one event with the event's own bytes (ASCII events only: the
+/// script counts characters). Remove `.parent()` when done.
+fn echo_bootstrap() -> PathBuf {
+    script_bootstrap(
+        "echo",
+        r#"export LC_ALL=C
+next() { exec 3<>/dev/tcp/127.0.0.1/$SCF_RUNTIME_API_PORT; printf 'GET /runtime/invocation/next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3; local r; r=$(cat <&3); EVENT="${r#*$'\r\n\r\n'}"; }
+post /runtime/init/ready ' '; next; post /runtime/invocation/response "$EVENT"; exec sleep 30"#,
+    )
+}
+
+/// Run `invoke function args --bootstrap bootstrap` with `stdin`; (exit code, stdout, stderr).
+fn run(
+    function: &str,
+    args: &[&str],
+    bootstrap: &std::path::Path,
+    stdin: Option<&[u8]>,
+) -> (i32, String, String) {
+    use std::io::Write as _;
+    let mut c = invoke();
+    c.arg(function)
+        .args(args)
+        .arg("--bootstrap")
+        .arg(bootstrap)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    pipe.write_all(stdin.unwrap_or_default()).unwrap();
+    drop(pipe);
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const TIMER: &str =
+    r#"{"Type":"Timer","TriggerName":"daily","Time":"2026-12-02T00:00:00Z","Message":""}"#;
+
+#[test]
+fn invoke_gives_user_info_only_to_call_function_events() {
+    // getUserInfo: a timer event has no caller in the cloud, so none locally either.
+    let bin = function_bin("getUserInfo");
+    let (code, out, err) = run("getUserInfo", &[TIMER], &bin, None);
+    assert_eq!(code, 0, "{err}");
+    let body: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(body["error"], "UNAUTHENTICATED", "{out}");
+    assert!(err.contains("a timer event"), "{err}");
+    let (code, out, err) = run(
+        "getUserInfo",
+        &[r#"{"a":1}"#, "--openid", "oCaller"],
+        &bin,
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let body: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(body["openid"], "oCaller", "{out}");
+
+    // Every non-callFunction shape is delivered as given: no userInfo, even with --openid.
+    let echo = echo_bootstrap();
+    for event in [
+        TIMER,
+        r#"{"TriggerName":"t"}"#,
+        r#"{"Records":[{"cos":{"cosObject":{"key":"/a"}}}]}"#,
+        r#"{"Records":[{"CMQ":{"msgBody":"m"}}]}"#,
+        r#"{"httpMethod":"GET","path":"/me","headers":{"host":"x"},"requestContext":{"stage":"release"}}"#,
+        r#"{"httpMethod":"POST","path":"/login","headers":{},"body":"{}"}"#,
+        r#"[{"a":1}]"#,
+    ] {
+        let (code, out, err) = run(
+            "test",
+            &[event, "--openid", "oX", "--unionid", "uX"],
+            &echo,
+            None,
+        );
+        assert_eq!(code, 0, "{event}: {err}");
+        assert_eq!(out, format!("{event}\n"), "{err}");
+    }
+    // --call makes HTTP-shaped data a callFunction (as the platform would deliver it).
+    let (_, out, err) = run(
+        "test",
+        &[
+            r#"{"httpMethod":"POST","headers":{}}"#,
+            "--call",
+            "--openid",
+            "oX",
+        ],
+        &echo,
+        None,
+    );
+    assert_eq!(
+        out,
+        "{\"userInfo\":{\"appId\":\"wx0000000000local\",\"openId\":\"oX\"},\"httpMethod\":\"POST\",\"headers\":{}}\n",
+        "{err}"
+    );
+    // --http wraps the data, as given, in an HTTP access event with no userInfo.
+    let data = r#"{"code":"a.1", "code":"b.1"}"#;
+    let (code, out, err) = run("test", &[data, "--http", "POST", "/login"], &echo, None);
+    assert_eq!(code, 0, "{err}");
+    let e: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(e["httpMethod"], "POST");
+    assert_eq!(e["body"], data, "{out}");
+    assert!(e.get("userInfo").is_none(), "{out}");
+    std::fs::remove_dir_all(echo.parent().unwrap()).unwrap();
+}
+
+#[test]
+fn invoke_delivers_events_byte_for_byte() {
+    let echo = echo_bootstrap();
+    let dir = echo.parent().unwrap();
+    // A repeated key, a big integer, a trailing zero, an escape and odd spacing: all survive.
+    let event = "{ \"a\": 1,\n  \"a\": 2, \"big\": 12345678901234567890123, \"f\": 1.50, \"s\": \"\\u00e9\" }";
+    let file = dir.join("event.json");
+    std::fs::write(&file, event).unwrap();
+    let at_file = format!("@{}", file.display());
+    let spliced = format!(
+        "{{\"userInfo\":{{\"appId\":\"wx0000000000local\",\"openId\":\"oLocalDevUser0000000000000001\"}},{}\n",
+        &event[1..]
+    );
+    // As given with --anonymous; with the userInfo spliced in otherwise; from a file, stdin or
+    // the command line alike.
+    for (args, stdin, expect) in [
+        (
+            vec![at_file.as_str(), "--anonymous"],
+            None,
+            format!("{event}\n"),
+        ),
+        (vec![at_file.as_str()], None, spliced.clone()),
+        (vec!["-"], Some(event.as_bytes()), spliced.clone()),
+        (vec![event], None, spliced.clone()),
+    ] {
+        let (code, out, err) = run("test", &args, &echo, stdin);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert_eq!(out, expect, "{args:?}: {err}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn invoke_delivers_an_event_that_is_not_json() {
+    // The runtime, not invoke, decides: exit 1 with EVENT_NOT_JSON.
+    let bin = function_bin("test");
+    for event in ["{bad json", "not json at all"] {
+        let (code, out, err) = run("test", &[event], &bin, None);
+        assert_eq!(code, 1, "{event}: {err}");
+        let body: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+        assert_eq!(body["errorCode"], "EVENT_NOT_JSON", "{out}");
+    }
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use wxlogin::runtime::{RetryPolicy, run_with};
 use wxlogin::{Context, Event, FnError};
-use wxlogin_devtools::emulator::{Emulator, EmulatorConfig, Outcome};
+use wxlogin_devtools::emulator::{Emulator, EmulatorConfig, Outcome, SeenRequest};
 
 async fn handler(event: Event, ctx: Context) -> Result<Value, FnError> {
     match event {
@@ -77,11 +77,83 @@ async fn panics_and_oversized_results_are_reported_and_the_loop_goes_on() {
 }
 
 #[tokio::test(flavor = "current_thread")]
-async fn emulator_rejects_empty_ready_and_second_results() {
+async fn the_runtime_sends_ready_and_next_without_a_content_type() {
+    // Tencent's bash example posts ready as `curl -d " "`; no SCF client sends a JSON content type
+    // on ready or /next, so neither do we. Results keep `application/json`.
     let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
     let base = format!("http://127.0.0.1:{}", emu.port());
-    let client = reqwest_like_post(&base, "/runtime/init/ready", "").await;
-    assert_eq!(client, 400);
+    let local = tokio::task::LocalSet::new();
+    local.spawn_local(run_with(base, RetryPolicy::default(), handler));
+    local
+        .run_until(async {
+            let o = outcome(&emu, json!({})).await;
+            assert!(matches!(o, Outcome::Response(_)), "{o:?}");
+            let o = outcome(&emu, json!({"fail": true})).await;
+            assert!(matches!(o, Outcome::Response(_)), "{o:?}");
+            let o = outcome(&emu, json!({"panic": true})).await;
+            assert!(matches!(o, Outcome::Error(_)), "{o:?}");
+        })
+        .await;
+    // run_with installed a panic hook that logs through tracing (no subscriber here): put the
+    // default back so a failed assertion below prints its message.
+    drop(std::panic::take_hook());
+    let seen = emu.seen();
+    let of = |path: &str| -> Vec<&SeenRequest> { seen.iter().filter(|r| r.path == path).collect() };
+    let ready = of("/runtime/init/ready");
+    assert_eq!(ready.len(), 1, "{seen:#?}");
+    assert_eq!(ready[0].body, b" ", "ready's body is one space");
+    assert_eq!(ready[0].content_type, None, "{:?}", ready[0]);
+    assert_eq!(ready[0].content_length.as_deref(), Some("1"));
+    let next = of("/runtime/invocation/next");
+    assert!(next.len() >= 3, "{seen:#?}");
+    for r in &next {
+        assert_eq!(r.method, "GET");
+        assert_eq!(r.content_type, None, "{r:?}");
+        assert!(r.body.is_empty(), "{r:?}");
+    }
+    let results: Vec<_> = of("/runtime/invocation/response")
+        .into_iter()
+        .chain(of("/runtime/invocation/error"))
+        .collect();
+    assert_eq!(results.len(), 3, "{seen:#?}");
+    for r in results {
+        assert_eq!(r.content_type.as_deref(), Some("application/json"), "{r:?}");
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn emulator_serves_empty_ready_bodies_and_rejects_second_results() {
+    // `Content-Length: 0` (public Go, Python and Node clients): served.
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", emu.port());
+    assert_eq!(
+        reqwest_like_post(&base, "/runtime/init/ready", "").await,
+        200
+    );
+    assert!(emu.is_ready());
+    // An empty chunked body: served.
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", emu.port());
+    assert_eq!(
+        raw_request(
+            &base,
+            "POST /runtime/init/ready HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n"
+        )
+        .await,
+        200
+    );
+    assert!(emu.is_ready());
+    // No body and no Content-Length at all (the one reported rejection): refused.
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", emu.port());
+    assert_eq!(
+        raw_request(
+            &base,
+            "POST /runtime/init/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .await,
+        400
+    );
     assert!(!emu.is_ready());
     assert_eq!(
         reqwest_like_post(&base, "/runtime/init/ready", " ").await,
@@ -93,7 +165,18 @@ async fn emulator_rejects_empty_ready_and_second_results() {
         reqwest_like_post(&base, "/runtime/invocation/response", "{}").await,
         400
     );
-    assert_eq!(emu.rejected().len(), 2);
+    assert_eq!(emu.rejected().len(), 2, "{:?}", emu.rejected());
+}
+
+/// Send `raw` (a whole HTTP/1.1 request) and return the status code.
+async fn raw_request(base: &str, raw: &str) -> u16 {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let addr = base.trim_start_matches("http://");
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(raw.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    out.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
 /// A minimal HTTP/1.1 POST over a TcpStream, returning the status code.
@@ -185,5 +268,73 @@ async fn exec_timeout_kills_a_bootstrap_that_never_answers() {
     assert!(t.elapsed() < Duration::from_secs(2));
     let status = rt.wait_exit(Duration::from_secs(2)).await.expect("killed");
     assert!(status.contains("signal"), "{status}");
+    std::fs::remove_dir_all(script.parent().unwrap()).unwrap();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_bootstrap_gets_scf_environment_and_nothing_of_the_hosts() {
+    // The script answers its first event with its own initial environment (NAME=VALUE lines),
+    // read from /proc so bash's own variables (SHLVL, _) do not count.
+    let script = wxlogin_devtools::testkit::script_bootstrap(
+        "env",
+        r#"post /runtime/init/ready ' '; get /runtime/invocation/next; post /runtime/invocation/response "$(tr '\0' '\n' < /proc/$$/environ)"; sleep 30"#,
+    );
+    let cfg = EmulatorConfig {
+        handler: "custom.entry".into(),
+        function_name: "envcheck".into(),
+        ..EmulatorConfig::default()
+    };
+    let extra = [("FUNCTION_VAR".to_owned(), "configured".to_owned())];
+    let rt = wxlogin_devtools::emulator::Runner::start(&script, &extra, cfg, false)
+        .await
+        .unwrap();
+    let Outcome::Response(body) = rt.invoke(&json!({})).await else {
+        panic!("no environment: {}", rt.logs())
+    };
+    let text = String::from_utf8(body).unwrap();
+    let env: std::collections::BTreeMap<&str, &str> =
+        text.lines().filter_map(|l| l.split_once('=')).collect();
+    let names: Vec<&str> = env.keys().copied().collect();
+    assert_eq!(
+        names,
+        [
+            "FUNCTION_VAR",
+            "HOME",
+            "LANG",
+            "PATH",
+            "PWD",
+            "SCF_FUNCTIONNAME",
+            "SCF_FUNCTIONVERSION",
+            "SCF_NAMESPACE",
+            "SCF_RUNTIME_API",
+            "SCF_RUNTIME_API_PORT",
+            "TENCENTCLOUD_APPID",
+            "TENCENTCLOUD_REGION",
+            "TENCENTCLOUD_RUNENV",
+            "TENCENTCLOUD_SECRETID",
+            "TENCENTCLOUD_SECRETKEY",
+            "TENCENTCLOUD_SESSIONTOKEN",
+            "TENCENTCLOUD_UIN",
+            "USER",
+            "USER_CODE_ROOT",
+            "_HANDLER",
+        ],
+        "{text}"
+    );
+    let code_dir = script.parent().unwrap().canonicalize().unwrap();
+    assert_eq!(env["_HANDLER"], "custom.entry");
+    assert_eq!(env["SCF_FUNCTIONNAME"], "envcheck");
+    assert_eq!(env["PATH"], wxlogin_devtools::emulator::BOOTSTRAP_PATH);
+    assert_eq!(env["HOME"], "/home/qcloud");
+    assert_eq!(env["USER"], "qcloud");
+    assert_eq!(env["LANG"], "en_US.UTF8");
+    assert_eq!(env["USER_CODE_ROOT"], format!("{}/", code_dir.display()));
+    assert_eq!(env["PWD"], code_dir.display().to_string());
+    assert_eq!(
+        env["TENCENTCLOUD_SECRETKEY"],
+        wxlogin_devtools::emulator::FAKE_SECRET_KEY
+    );
+    assert_eq!(env["FUNCTION_VAR"], "configured");
+    rt.shutdown().await;
     std::fs::remove_dir_all(script.parent().unwrap()).unwrap();
 }

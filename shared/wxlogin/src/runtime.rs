@@ -1,10 +1,11 @@
 //! The SCF Custom Runtime loop.
 //!
 //! Protocol (`scf-runtime.md` §1, SCF doc 583/47274): base URL
-//! `http://$SCF_RUNTIME_API:$SCF_RUNTIME_API_PORT`; POST `/runtime/init/ready` once (non-empty
-//! body), then loop: GET `/runtime/invocation/next` (long poll, no client timeout), run the
-//! handler, POST the result to `/runtime/invocation/response` or a [`Diagnostic`] to
-//! `/runtime/invocation/error`. No request id in the path: one invocation at a time.
+//! `http://$SCF_RUNTIME_API:$SCF_RUNTIME_API_PORT`; POST `/runtime/init/ready` once (body `" "`,
+//! no `Content-Type`, as Tencent's bash example), then loop: GET `/runtime/invocation/next` (long
+//! poll, no client timeout, no `Content-Type`), run the handler, POST the result to
+//! `/runtime/invocation/response` or a [`Diagnostic`] to `/runtime/invocation/error` (both
+//! `Content-Type: application/json`). No request id in the path: one invocation at a time.
 //!
 //! Guarantees:
 //! - a handler panic, a missing `request_id` / `time_limit_in_ms` header, an event that is not
@@ -110,12 +111,22 @@ impl RuntimeApi {
         RuntimeApi { http, base, retry }
     }
 
-    /// One request; a 2xx answer gives its headers and body.
-    async fn send(&self, method: Method, path: &str, body: Bytes) -> Result<Next, ApiError> {
-        let req = http::Request::builder()
+    /// One request; a 2xx answer gives its headers and body. `content_type` is sent only when
+    /// given: ready and `/next` go without one, as every public SCF client sends them.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: Option<&'static str>,
+        body: Bytes,
+    ) -> Result<Next, ApiError> {
+        let mut req = http::Request::builder()
             .method(method)
-            .uri(format!("{}{path}", self.base))
-            .header(http::header::CONTENT_TYPE, "application/json")
+            .uri(format!("{}{path}", self.base));
+        if let Some(ct) = content_type {
+            req = req.header(http::header::CONTENT_TYPE, ct);
+        }
+        let req = req
             .body(Full::new(body))
             .map_err(|e| ApiError::Transient(chain(&e)))?;
         // No client timeout: /next long-polls until SCF has an event.
@@ -175,11 +186,14 @@ impl RuntimeApi {
     }
 
     async fn ready(&self) -> Result<(), ApiError> {
-        // SCF rejects an empty ready body (tencent_scf notify_ready; Tencent's bash sample sends " ").
+        // As Tencent's bash sample (`curl -d " " -X POST`) and tencent_scf's notify_ready send it:
+        // one space, because a POST with no body was reported rejected. No Content-Type: curl's
+        // form label describes nothing here, and no SCF client sends a JSON one.
         self.with_retry("ready", || {
             self.send(
                 Method::POST,
                 "/runtime/init/ready",
+                None,
                 Bytes::from_static(b" "),
             )
         })
@@ -189,16 +203,18 @@ impl RuntimeApi {
 
     async fn next(&self) -> Result<Next, ApiError> {
         self.with_retry("next", || {
-            self.send(Method::GET, "/runtime/invocation/next", Bytes::new())
+            self.send(Method::GET, "/runtime/invocation/next", None, Bytes::new())
         })
         .await
     }
 
     async fn post(&self, path: &str, body: Vec<u8>) -> Result<(), ApiError> {
         let body = Bytes::from(body);
-        self.with_retry(path, || self.send(Method::POST, path, body.clone()))
-            .await
-            .map(drop)
+        self.with_retry(path, || {
+            self.send(Method::POST, path, Some("application/json"), body.clone())
+        })
+        .await
+        .map(drop)
     }
 }
 
