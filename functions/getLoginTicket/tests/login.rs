@@ -348,3 +348,38 @@ async fn init_timeout_kills_a_bootstrap_that_never_gets_ready() {
         .unwrap();
     assert!(err.reason.contains("exited before ready"), "{}", err.reason);
 }
+
+/// HTTP input as people send it: `curl -d '{...}'` (JSON labelled as a form), `fetch` with a
+/// string body (`text/plain`), a real form, and an event whose body is a JSON object. (Before:
+/// 415, 415, 415 and 400 "body is empty".)
+#[tokio::test(flavor = "current_thread")]
+async fn http_bodies_as_people_send_them() {
+    let fx = LoginFixture::new().await;
+    let rt = start(bin(), &fx.env(), 3000).await;
+    let form = "application/x-www-form-urlencoded";
+    let mut object_body = post("");
+    object_body["body"] = json!({"code": "ivy.4"});
+    for (code, event) in [
+        (
+            "ivy.1",
+            post_with(r#"{"code":"ivy.1"}"#, &[("content-type", form)]),
+        ),
+        (
+            "ivy.2",
+            post_with(
+                r#"{"code":"ivy.2"}"#,
+                &[("content-type", "text/plain;charset=UTF-8")],
+            ),
+        ),
+        ("ivy.3", post_with("code=ivy.3", &[("content-type", form)])),
+        ("ivy.4", object_body),
+    ] {
+        let (status, _, body) = http_parts(&rt.invoke(&event).await);
+        assert_eq!(
+            (status, &body["openid"]),
+            (200, &json!(openid_for(APPID, code))),
+            "{code}: {body}"
+        );
+    }
+    rt.shutdown().await;
+}

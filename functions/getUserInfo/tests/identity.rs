@@ -114,7 +114,20 @@ async fn repeated_identity_keys_and_utf8_context_headers() {
         (&response_json(&o)["openid"], &response_json(&o)["unionid"]),
         (&json!("oUtf8"), &json!("uUtf8"))
     );
+    // A refused header is logged with the reason, never its content.
+    let o = rt
+        .invoke_raw(
+            b"{}".to_vec(),
+            vec![("environment".into(), "{\"WX_OPENID\": oNotJson".into())],
+        )
+        .await;
+    assert_eq!(response_json(&o)["error"], json!("UNAUTHENTICATED"));
     let (_, logs) = rt.stop().await;
+    assert!(
+        logs.contains("ignoring the context header: environment is not a JSON object"),
+        "{logs}"
+    );
+    assert!(!logs.contains("oNotJson"), "{logs}");
     assert_eq!(
         logs.matches("the context header repeats an identity key")
             .count(),
