@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use wxlogin::FnError;
+use scf_runtime::FnError;
 
 use crate::LoginResult;
 use crate::request::IdempotencyKey;

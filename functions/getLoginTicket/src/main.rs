@@ -2,7 +2,7 @@
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
-    wxlogin::logging::init();
+    scf_runtime::init_logging();
     let state = get_login_ticket::init();
-    wxlogin::run(async |event, ctx| get_login_ticket::handle(&state, event, ctx).await).await
+    scf_runtime::run(async |event, ctx| get_login_ticket::handle(&state, event, ctx).await).await
 }

@@ -8,8 +8,8 @@
 //! retry of that attempt; a replay gets the cached ticket only with the first request's key.
 //! The key is a secret of that attempt: it is kept only as a SHA-256 hash and never logged.
 
-use serde_json::{Map, Value};
-use wxlogin::{Event, FnError};
+use scf_runtime::{Event, FnError};
+use serde::Deserialize;
 
 /// Longest accepted `code`, bytes. Real codes are 32 characters.
 pub const MAX_CODE_BYTES: usize = 512;
@@ -54,6 +54,40 @@ impl IdempotencyKey {
     }
 }
 
+/// The input, as the runtime reads it (`Event::input`): `code` is required; a blank or `null`
+/// one is `MISSING_CODE`.
+#[derive(Deserialize)]
+struct Input {
+    code: Code,
+    #[serde(rename = "idempotencyKey", default)]
+    idempotency_key: Option<IdempotencyKey>,
+}
+
+/// A `wx.login` code: at most [`MAX_CODE_BYTES`] bytes, no whitespace or control characters.
+#[derive(Deserialize)]
+#[serde(try_from = "String")]
+struct Code(String);
+
+impl TryFrom<String> for Code {
+    type Error = String;
+    fn try_from(code: String) -> Result<Self, String> {
+        if code.len() > MAX_CODE_BYTES {
+            return Err(format!("longer than {MAX_CODE_BYTES} bytes"));
+        }
+        if code.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err("contains whitespace or control characters".into());
+        }
+        Ok(Code(code))
+    }
+}
+
+impl<'de> Deserialize<'de> for IdempotencyKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let key = String::deserialize(d)?;
+        IdempotencyKey::parse(&key).map_err(|e| serde::de::Error::custom(e.message))
+    }
+}
+
 /// A checked request. `Debug` does not show the code (a live, single-use credential).
 #[derive(Clone, PartialEq, Eq)]
 pub struct LoginRequest {
@@ -72,84 +106,43 @@ impl std::fmt::Debug for LoginRequest {
     }
 }
 
-/// Read the request from a callFunction event (`{code, idempotencyKey?}`) or an HTTP `POST`
-/// whose body is JSON (whatever its label) or a form (`code=...&idempotencyKey=...`); over HTTP
-/// the key may also come in the `Idempotency-Key` header.
+/// Read the request: `POST` only over HTTP; the input as the runtime reads it (callFunction
+/// data, or an HTTP body that is JSON whatever its label, or a form); over HTTP the key may also
+/// come in the `Idempotency-Key` header.
 ///
 /// # Errors
 /// `405 METHOD_NOT_ALLOWED` (HTTP, not POST), `400 MISSING_CODE`, `400 BAD_REQUEST` (not an
 /// object, `code` not a string, over 512 bytes, whitespace or control characters, a bad key, a
 /// header and a field that disagree, a bad body), `413`, `415`.
 pub fn request_from(event: &Event) -> Result<LoginRequest, FnError> {
-    let body;
-    let (data, header_key) = match event {
-        Event::Call(v) => (v, None),
-        Event::Http(h) => {
-            if h.method != "POST" {
-                return Err(FnError::method_not_allowed(&h.method, "POST"));
-            }
-            body = h.body_data::<Value>()?;
-            (&body, h.headers.get(IDEMPOTENCY_KEY_HEADER))
-        }
+    event.require_method("POST")?;
+    let input: Input = event.input()?;
+    let header = match event {
+        Event::Http(h) => h
+            .headers
+            .get(IDEMPOTENCY_KEY_HEADER)
+            .map(|k| IdempotencyKey::parse(k))
+            .transpose()?,
+        Event::Call(_) => None,
     };
-    let Value::Object(map) = data else {
-        return Err(FnError::bad_request(
-            "expected a JSON object {\"code\": \"...\"}",
-        ));
-    };
-    let code = code_field(map)?;
-    let field_key = match map.get(IDEMPOTENCY_KEY_FIELD) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s),
-        Some(_) => return Err(FnError::bad_request("idempotencyKey must be a string")),
-    };
-    let key = match (header_key, field_key) {
+    let idempotency_key = match (header, input.idempotency_key) {
         (Some(h), Some(f)) if h != f => {
             return Err(FnError::bad_request(
                 "the Idempotency-Key header and the idempotencyKey field differ; send one",
             ));
         }
-        (Some(k), _) | (None, Some(k)) => Some(IdempotencyKey::parse(k)?),
-        (None, None) => None,
+        (h, f) => h.or(f),
     };
     Ok(LoginRequest {
-        code,
-        idempotency_key: key,
+        code: input.code.0,
+        idempotency_key,
     })
-}
-
-fn code_field(map: &Map<String, Value>) -> Result<String, FnError> {
-    let code = match map.get("code") {
-        None | Some(Value::Null) => return Err(missing_code()),
-        Some(Value::String(s)) if s.trim().is_empty() => return Err(missing_code()),
-        Some(Value::String(s)) => s,
-        Some(_) => return Err(FnError::bad_request("code must be a string")),
-    };
-    if code.len() > MAX_CODE_BYTES {
-        return Err(FnError::bad_request(format!(
-            "code is longer than {MAX_CODE_BYTES} bytes"
-        )));
-    }
-    if code.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(FnError::bad_request(
-            "code contains whitespace or control characters",
-        ));
-    }
-    Ok(code.clone())
-}
-
-fn missing_code() -> FnError {
-    FnError::new(
-        "MISSING_CODE",
-        400,
-        "no code: pass the code from wx.login as {\"code\": \"...\"}",
-    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn call(v: Value) -> Event {
         Event::classify(v).0

@@ -3,10 +3,10 @@
 //! Returns `{openid, appid, unionid}` (`unionid` is `null` when absent), plus `uid`,
 //! `customUserId` and `isAnonymous` when the platform gives them (node-sdk
 //! `auth().getUserInfo()` names). The identity comes only from platform-controlled channels
-//! (see `wxlogin::identity`); without one — as over HTTP — the answer is `401 UNAUTHENTICATED`.
+//! (see `scf_runtime::Identity`); without one — as over HTTP — the answer is `401 UNAUTHENTICATED`.
 
+use scf_runtime::{Context, Event, FnError};
 use serde::Serialize;
-use wxlogin::{Context, Event, FnError};
 
 /// The answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -49,8 +49,8 @@ pub async fn handle(_event: Event, ctx: Context) -> Result<UserInfo, FnError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use scf_runtime::Identity;
     use serde_json::json;
-    use wxlogin::Identity;
 
     #[tokio::test(flavor = "current_thread")]
     async fn identity_or_unauthenticated() {

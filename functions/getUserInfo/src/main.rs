@@ -2,6 +2,6 @@
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
-    wxlogin::logging::init();
-    wxlogin::run(get_user_info::handle).await
+    scf_runtime::init_logging();
+    scf_runtime::run(get_user_info::handle).await
 }

@@ -3,9 +3,9 @@
 //! with `unionid` = `"Not available"` when absent and `timestamp` in ISO-8601 UTC (milliseconds).
 //! Without a verified identity: `{success: false, error: "UNAUTHENTICATED", message}`, HTTP 401.
 
+use scf_runtime::{Context, Event, FnError};
 use serde::Serialize;
 use wxlogin::ticket::{format_ms, now_ms};
-use wxlogin::{Context, Event, FnError};
 
 /// The caller, as the smoke test reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -57,8 +57,8 @@ pub async fn handle(_event: Event, ctx: Context) -> Result<TestResult, FnError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use scf_runtime::Identity;
     use serde_json::json;
-    use wxlogin::Identity;
 
     #[tokio::test(flavor = "current_thread")]
     async fn smoke() {

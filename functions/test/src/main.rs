@@ -2,6 +2,6 @@
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
-    wxlogin::logging::init();
-    wxlogin::run(fn_test::handle).await
+    scf_runtime::init_logging();
+    scf_runtime::run(fn_test::handle).await
 }

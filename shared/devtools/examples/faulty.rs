@@ -2,8 +2,8 @@
 //! real runtime loop in a real process. `{"panic": true}` panics, `{"huge": true}` returns a
 //! 7 MB result (over SCF's 6 MB), anything else answers `{"ok": true, "request_id": ...}`.
 
+use scf_runtime::{Context, Event, FnError};
 use serde_json::{Value, json};
-use wxlogin::{Context, Event, FnError};
 
 async fn handler(event: Event, ctx: Context) -> Result<Value, FnError> {
     match event {
@@ -15,6 +15,6 @@ async fn handler(event: Event, ctx: Context) -> Result<Value, FnError> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
-    wxlogin::logging::init();
-    wxlogin::run(handler).await
+    scf_runtime::init_logging();
+    scf_runtime::run(handler).await
 }

@@ -57,7 +57,7 @@ pub enum EventKind {
     /// A COS, CMQ or CKafka trigger: a `Records` key.
     Records,
     /// An API-gateway or HTTP-access event: a string `httpMethod` with a `headers` or
-    /// `requestContext` object (the runtime's own HTTP rule, `wxlogin::event`).
+    /// `requestContext` object (the runtime's own HTTP rule, `scf_runtime::Event`).
     Http,
     /// JSON, but not an object (array, string, number, `null`): delivered as is.
     NotAnObject,

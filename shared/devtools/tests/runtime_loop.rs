@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
+use scf_runtime::{Context, Event, FnError};
+use scf_runtime::{RetryPolicy, run_with};
 use serde_json::{Value, json};
-use wxlogin::runtime::{RetryPolicy, run_with};
-use wxlogin::{Context, Event, FnError};
 use wxlogin_devtools::emulator::{Emulator, EmulatorConfig, Outcome, SeenRequest};
 
 async fn handler(event: Event, ctx: Context) -> Result<Value, FnError> {

@@ -24,8 +24,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use tracing::{debug, warn};
 
-use crate::error::describe_http_error;
-use crate::secret::Secret;
+use scf_runtime::Secret;
 
 /// Default API base.
 pub const DEFAULT_API_BASE: &str = "https://api.weixin.qq.com";
@@ -298,6 +297,19 @@ impl WeChatClient {
         }
         parse_answer(&body, &[self.secret.expose(), code])
     }
+}
+
+/// Format a reqwest error with its whole source chain, **without the request URL** (a WeChat URL
+/// carries the AppSecret in its query). Timeouts read "timed out".
+pub(crate) fn describe_http_error(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let chain = scf_runtime::error_chain(&e);
+    if e.is_timeout() {
+        // reqwest's own words for a timeout name the URL's kind of failure; ours are plainer.
+        let sources = chain.strip_prefix(&e.to_string()).unwrap_or_default();
+        return format!("timed out{sources}");
+    }
+    chain
 }
 
 /// The answer's body, at most [`MAX_ANSWER_BYTES`]: a declared or actual length past the cap is

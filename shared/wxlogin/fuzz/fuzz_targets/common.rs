@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 use serde_json::Value;
-use wxlogin::event::{HttpEvent, IntegratedResponse, MAX_PAYLOAD_BYTES};
+use scf_runtime::{HttpEvent, IntegratedResponse, MAX_PAYLOAD_BYTES};
 
 /// `s` with every run of ASCII digits replaced by `#`: a message's shape.
 pub fn shape(s: &str) -> String {
@@ -45,7 +45,7 @@ pub const HTTP_BODY_MESSAGES: &[&str] = &[
     "body is not the expected JSON (unexpected end at line # column #)",
 ];
 
-fn check_error(e: &wxlogin::FnError) {
+fn check_error(e: &scf_runtime::FnError) {
     let code = match e.status {
         400 => "BAD_REQUEST",
         413 => "PAYLOAD_TOO_LARGE",

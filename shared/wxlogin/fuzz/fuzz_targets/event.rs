@@ -5,8 +5,10 @@
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use wxlogin::event::{Decoded, Event};
-use wxlogin::identity::{Identity, IdentitySource, UserInfo};
+use scf_runtime::Event;
+use scf_runtime::fuzzing::Decoded;
+use scf_runtime::fuzzing::UserInfo;
+use scf_runtime::{Identity, IdentitySource};
 
 #[path = "common.rs"]
 mod common;

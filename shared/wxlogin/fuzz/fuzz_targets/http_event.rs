@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Value, json};
-use wxlogin::event::{Event, MAX_PAYLOAD_BYTES};
+use scf_runtime::{Event, MAX_PAYLOAD_BYTES};
 
 #[path = "common.rs"]
 mod common;

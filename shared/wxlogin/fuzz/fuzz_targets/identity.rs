@@ -8,13 +8,13 @@
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use wxlogin::Context;
-use wxlogin::identity::{
+use scf_runtime::Context;
+use scf_runtime::fuzzing::{
     ContextHeader, ContextVars, IDENTITY_KEYS, Identity, IdentitySource, UserInfo,
     cloudbase_context, context_from_headers,
     parse_environ, parse_environment,
 };
-use wxlogin::secret::Secret;
+use scf_runtime::Secret;
 
 #[path = "common.rs"]
 mod common;

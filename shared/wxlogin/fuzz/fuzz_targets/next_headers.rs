@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use libfuzzer_sys::fuzz_target;
-use wxlogin::context::InvocationHeaders;
-use wxlogin::event::Event;
-use wxlogin::identity::{Identity, IdentitySource, context_from_headers};
+use scf_runtime::fuzzing::InvocationHeaders;
+use scf_runtime::Event;
+use scf_runtime::fuzzing::{Identity, IdentitySource, context_from_headers};
 
 #[path = "common.rs"]
 mod common;
@@ -97,7 +97,7 @@ fuzz_target!(|data: &[u8]| {
         header("environment")
     );
     // Debug shows the context headers as [redacted], never their values.
-    let shown = |s: &Option<wxlogin::secret::Secret>| {
+    let shown = |s: &Option<scf_runtime::Secret>| {
         if s.is_some() {
             "Some([redacted])"
         } else {

@@ -27,8 +27,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 
-use crate::secret::Secret;
 use aws_lc_rsa::AwsLcRsaKey;
+use scf_runtime::Secret;
 
 /// Between the key id and the JWT in a ticket.
 pub const TICKET_SEPARATOR: &str = "/@@/";

@@ -23,7 +23,8 @@ use serde::Serialize;
 /// `UNSUPPORTED_MEDIA_TYPE`, `PAYLOAD_TOO_LARGE`, `WX_API_BAD_RESPONSE`, `CODE_USER_MISMATCH`,
 /// `INTERNAL`. A message never contains a secret (AppSecret, session_key,
 /// private key, WX_API_TOKEN, ticket) or the value of a setting.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error)]
+#[error("{error}: {message}{}", errcode.map(|c| format!(" (errcode {c})")).unwrap_or_default())]
 pub struct FnError {
     /// Stable machine-readable code, e.g. `MISSING_CODE`.
     pub error: Cow<'static, str>,
@@ -133,21 +134,9 @@ impl FnError {
     }
 }
 
-impl std::fmt::Display for FnError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.error, self.message)?;
-        if let Some(code) = self.errcode {
-            write!(f, " (errcode {code})")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for FnError {}
-
 /// Body posted to `/runtime/invocation/error`: `{"errorCode", "errorMessage", "requestId"}`.
 ///
-/// SCF documents no schema for this body (`scf-runtime.md` §1.3); this shape mirrors
+/// SCF documents no schema for this body (`docs/platform.md` "Runtime API"); this shape mirrors
 /// lambda_runtime's `Diagnostic` with SCF's request id added.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -160,16 +149,9 @@ pub struct Diagnostic {
     pub request_id: String,
 }
 
-/// Format a reqwest error with its whole source chain, **without the request URL** (a WeChat URL
-/// carries the AppSecret in its query). Timeouts read "timed out".
-pub(crate) fn describe_http_error(e: reqwest::Error) -> String {
-    use std::error::Error as _;
-    let e = e.without_url();
-    let mut s = if e.is_timeout() {
-        "timed out".to_owned()
-    } else {
-        e.to_string()
-    };
+/// An error with its whole source chain: `outer: inner: innermost`.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
     let mut src = e.source();
     while let Some(inner) = src {
         s.push_str(": ");

@@ -76,6 +76,7 @@ impl std::fmt::Display for EnvironmentError {
 /// # Errors
 /// [`EnvironmentError`] when the string is not JSON or not an object. The message gives the
 /// position only, never the content.
+#[cfg(any(test, feature = "fuzzing"))]
 pub fn parse_environment(environment: &str) -> Result<ContextVars, EnvironmentError> {
     Ok(environment_entries(environment)?
         .into_iter()
@@ -203,6 +204,7 @@ pub fn context_from_headers(
 }
 
 /// Process-environment keys node-sdk `getCloudbaseContext` always copies.
+#[cfg(any(test, feature = "fuzzing"))]
 const BASE_PROCESS_KEYS: &[&str] = &[
     "TRIGGER_SRC",
     "_SCF_TCB_LOG",
@@ -220,6 +222,9 @@ const BASE_PROCESS_KEYS: &[&str] = &[
     "LOGINTYPE",
 ];
 
+// Not called by any function: kept, built for tests and the fuzz targets only, as the checked
+// model of node-sdk's context merge (which keys a function could read), for the day one needs it.
+#[cfg(any(test, feature = "fuzzing"))]
 /// The merged CloudBase context, as node-sdk `getCloudbaseContext(context)` builds it:
 /// the fixed process keys, then every key named in `TCB_CONTEXT_KEYS` / `WX_CONTEXT_KEYS`
 /// (context value, else process value), then all context vars on top. Empty values are dropped

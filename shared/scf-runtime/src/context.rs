@@ -1,9 +1,9 @@
 //! Invocation context: the `/next` headers, the instance facts from the process environment, and
 //! the caller identity.
 //!
-//! Sources: SCF Custom Runtime doc (cloud.tencent.com/document/product/583/47274) for the headers
-//! `request_id`, `memory_limit_in_mb`, `time_limit_in_ms` (read case-insensitively; the English
-//! doc spells them `Request_Id` etc.); `scf-runtime.md` §1.2 for the environment variables.
+//! Sources (`docs/platform.md` "Runtime API" and "Environment"): the SCF Custom Runtime doc for
+//! the headers `request_id`, `memory_limit_in_mb`, `time_limit_in_ms` (read case-insensitively;
+//! the English doc spells them `Request_Id` etc.), and SCF's built-in environment variables.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,7 +13,7 @@ use crate::identity::{Identity, WxContext};
 use crate::secret::Secret;
 
 /// Facts about this function instance, read once from the process environment at start.
-/// Every field is optional: SCF does not always set them (see `scf-runtime.md` §1.2).
+/// Every field is optional: SCF does not always set them (`docs/platform.md` "Environment").
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InstanceInfo {
     /// `SCF_FUNCTIONNAME`.
@@ -138,6 +138,26 @@ pub struct Context {
 }
 
 impl Context {
+    /// The context of an invocation received at `received` (an [`Instant`]) with a time limit of
+    /// `time_limit`: the deadline is `received + time_limit`. Both modes build it here.
+    pub fn new(
+        request_id: String,
+        memory_limit_in_mb: Option<u32>,
+        time_limit: Duration,
+        received: Instant,
+        instance: Arc<InstanceInfo>,
+        identity: Identity,
+    ) -> Self {
+        Context {
+            request_id,
+            memory_limit_in_mb,
+            time_limit,
+            deadline: received + time_limit,
+            instance,
+            identity,
+        }
+    }
+
     /// Time left before the deadline (zero when past it).
     pub fn remaining(&self) -> Duration {
         self.deadline.saturating_duration_since(Instant::now())

@@ -1,7 +1,7 @@
 //! Web mode: the same handlers as CloudBase HTTP cloud functions (web functions).
 //!
-//! A web function's `scf_bootstrap` starts an HTTP server on `0.0.0.0:9000` (`scf-runtime.md`
-//! §4.3; `tcb fn deploy --httpFn`). Started with `--web`, a function binary serves
+//! A web function's `scf_bootstrap` starts an HTTP server on `0.0.0.0:9000` (`docs/platform.md`
+//! "HTTP functions"; `tcb fn deploy --httpFn`). Started with `--web`, a function binary serves
 //! `0.0.0.0:${PORT:-9000}` with hyper (HTTP/1.1) and maps each request to the HTTP-event path the
 //! handler already has:
 //! - method, path, query, headers (names lower-cased) and body become an [`HttpEvent`]; a body
@@ -42,14 +42,15 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use serde::Serialize;
 use serde_json::json;
 use tracing::{Instrument as _, error, info, info_span, warn};
 
 use crate::context::{Context, InstanceInfo};
 use crate::error::FnError;
-use crate::event::{Event, HttpEvent, IntegratedResponse, MAX_PAYLOAD_BYTES};
+use crate::event::{Event, HttpEvent, MAX_PAYLOAD_BYTES};
 use crate::identity::Identity;
+use crate::pipeline::{self, Answer, Failure};
+use crate::response::{IntegratedResponse, IntoReply};
 
 /// The port when `PORT` is not set: what CloudBase HTTP functions expect.
 pub const DEFAULT_PORT: u16 = 9000;
@@ -66,7 +67,7 @@ pub const WEB_FLAG: &str = "--web";
 pub async fn serve_from_env<F, T>(handler: F) -> ExitCode
 where
     F: AsyncFn(Event, Context) -> Result<T, FnError>,
-    T: Serialize,
+    T: IntoReply,
 {
     let port = match std::env::var("PORT") {
         Err(_) => DEFAULT_PORT,
@@ -86,16 +87,9 @@ where
             return ExitCode::FAILURE;
         }
     };
-    let shutdown = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                warn!("cannot listen for SIGTERM ({e}); the process will stop only when killed");
-                std::future::pending::<()>().await;
-            }
-        }
+    let mut sigterm = crate::signal::sigterm();
+    let shutdown = async move {
+        crate::signal::recv(&mut sigterm).await;
     };
     serve(listener, handler, shutdown).await
 }
@@ -108,7 +102,7 @@ pub async fn serve<F, T>(
 ) -> ExitCode
 where
     F: AsyncFn(Event, Context) -> Result<T, FnError>,
-    T: Serialize,
+    T: IntoReply,
 {
     let instance = Arc::new(InstanceInfo::from_env());
     let counter = AtomicU64::new(0);
@@ -207,7 +201,7 @@ impl<F> Web<'_, F> {
     async fn answer<T>(&self, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible>
     where
         F: AsyncFn(Event, Context) -> Result<T, FnError>,
-        T: Serialize,
+        T: IntoReply,
     {
         let received = Instant::now();
         let sent_id = req.headers().get_all("x-scf-request-id").iter().next_back();
@@ -238,20 +232,14 @@ impl<F> Web<'_, F> {
                 header(req.headers(), "x-scf-memory").and_then(|v| v.parse::<u32>().ok());
             let response = match read_event(req, &request_id).await {
                 Ok(event) => {
-                    info!(
-                        kind = "web",
-                        method = %event.method,
-                        time_limit_ms = time_limit.as_millis() as u64,
-                        "invocation start"
-                    );
-                    let ctx = Context {
-                        request_id: request_id.clone(),
+                    let ctx = Context::new(
+                        request_id.clone(),
                         memory_limit_in_mb,
                         time_limit,
-                        deadline: received + time_limit,
-                        instance: self.instance.clone(),
-                        identity: Identity::default(),
-                    };
+                        received,
+                        self.instance.clone(),
+                        Identity::default(),
+                    );
                     self.call(event, ctx).await
                 }
                 Err(e) => {
@@ -273,26 +261,23 @@ impl<F> Web<'_, F> {
     async fn call<T>(&self, event: HttpEvent, ctx: Context) -> IntegratedResponse
     where
         F: AsyncFn(Event, Context) -> Result<T, FnError>,
-        T: Serialize,
+        T: IntoReply,
     {
-        let answer = match crate::runtime::call_handler(self.handler, Event::Http(event), ctx).await
-        {
-            Ok(Ok(value)) => IntegratedResponse::json(200, &value)
-                .map_err(|e| FnError::internal(format!("the result could not be serialised: {e}"))),
-            Ok(Err(e)) => Err(e),
-            Err(_panicked) => Err(FnError::internal("the handler panicked")),
-        };
-        match answer {
-            Ok(r) if r.body.len() > MAX_PAYLOAD_BYTES => {
-                error!(bytes = r.body.len(), "the result is over SCF's 6 MB limit");
-                IntegratedResponse::from_error(&FnError::new(
-                    "RESULT_TOO_LARGE",
-                    500,
-                    format!("the result is over SCF's limit of {MAX_PAYLOAD_BYTES} bytes"),
-                ))
+        match pipeline::invoke(self.handler, Event::Http(event), ctx).await {
+            Ok(Answer::Http(r)) => r,
+            // An HTTP event always gets an HTTP answer; a call answer cannot happen here.
+            Ok(Answer::Call(_)) => IntegratedResponse::from_error(&FnError::internal(
+                "an HTTP request got a callFunction answer",
+            )),
+            Err(Failure { code, message }) => {
+                // The panic message stays in the log: a client learns only that it failed.
+                let err = match code {
+                    "RESULT_TOO_LARGE" => FnError::new(code, 500, message),
+                    "HANDLER_PANIC" => FnError::internal("the handler panicked"),
+                    _ => FnError::internal("the result could not be serialised"),
+                };
+                IntegratedResponse::from_error(&err)
             }
-            Ok(r) => r,
-            Err(e) => IntegratedResponse::from_error(&e),
         }
     }
 }

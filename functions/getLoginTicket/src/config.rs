@@ -1,0 +1,79 @@
+//! getLoginTicket's configuration, read once at init through the runtime's `configure`.
+//!
+//! Settings: `WX_APPID`, `WX_SECRET`, `TCB_ENV` (else `SCF_NAMESPACE`), `WECHAT_API_BASE`
+//! (default `https://api.weixin.qq.com`), and the custom-login key (`TCB_CUSTOM_LOGIN_KEY` /
+//! `TCB_CUSTOM_LOGIN_KEY_FILE` / `tcb_custom_login.json` beside the bootstrap). A problem names
+//! the setting and the kind of problem; the detail (paths, env ids) goes to the init log only.
+
+use scf_runtime::{Misconfig, Settings};
+use tracing::info;
+use wxlogin::ticket::{CustomLoginKey, KeyError, TicketError, resolve_env};
+use wxlogin::wechat::{DEFAULT_API_BASE, WeChatClient};
+
+use crate::Login;
+
+/// Build the state from `settings`; the key file is looked for in `code_dir`.
+pub(crate) fn build(
+    settings: &Settings<'_>,
+    code_dir: &std::path::Path,
+) -> Result<Login, Misconfig> {
+    let appid = settings.required("WX_APPID")?;
+    let secret = settings.secret("WX_SECRET")?;
+    let base = settings
+        .get("WECHAT_API_BASE")
+        .unwrap_or_else(|| DEFAULT_API_BASE.to_owned());
+    if !(base.starts_with("https://") || base.starts_with("http://")) {
+        return Err(Misconfig::new(
+            "WECHAT_API_BASE",
+            "must start with https:// or http://",
+        ));
+    }
+    let (key, _source) = CustomLoginKey::load(|k| settings.raw(k), code_dir).map_err(|e| {
+        Misconfig::new("TCB_CUSTOM_LOGIN_KEY", key_problem(&e)).with_detail(e.to_string())
+    })?;
+    let env = resolve_env(
+        settings.get("TCB_ENV").as_deref(),
+        settings.get("SCF_NAMESPACE").as_deref(),
+        key.env_id(),
+    )
+    .map_err(|e| Misconfig::new(env_setting(&e), env_problem(&e)).with_detail(e.to_string()))?;
+    let wechat = WeChatClient::new(appid, secret, &base)
+        .map_err(|e| Misconfig::new("WECHAT_API_BASE", format!("HTTP client: {e}")))?;
+    info!(
+        appid = wechat.appid(),
+        env,
+        key_bits = key.bits(),
+        "WeChat client and custom-login key ready"
+    );
+    Ok(Login::new(wechat, key, env))
+}
+
+fn key_problem(e: &KeyError) -> String {
+    match e {
+        KeyError::NotFound(_) => "no key: set TCB_CUSTOM_LOGIN_KEY or TCB_CUSTOM_LOGIN_KEY_FILE, or ship tcb_custom_login.json beside the bootstrap".into(),
+        KeyError::Unreadable(..) => "the key file cannot be read".into(),
+        KeyError::NotJson(_) => "the key is not the console's tcb_custom_login.json".into(),
+        other => other.to_string(),
+    }
+}
+
+/// The setting an env problem is about: a key without env_id is the key's problem.
+fn env_setting(e: &TicketError) -> &'static str {
+    if matches!(e, TicketError::KeyWithoutEnvId) {
+        "TCB_CUSTOM_LOGIN_KEY"
+    } else {
+        "TCB_ENV"
+    }
+}
+
+/// What a caller is told about an env problem.
+pub(crate) fn env_problem(e: &TicketError) -> &'static str {
+    match e {
+        TicketError::NoEnv => "not set, and no SCF_NAMESPACE",
+        TicketError::KeyWithoutEnvId => {
+            "the key file has no env_id; download a current key from the CloudBase console"
+        }
+        TicketError::EnvMismatch { .. } => "does not match the key file's env_id",
+        _ => "cannot be used with this key",
+    }
+}

@@ -1,0 +1,113 @@
+//! The WeChat exchange: a code → `jscode2session` → a ticket minted for the code's openid, and
+//! how a WeChat failure is answered (status, code, `Retry-After`).
+
+use scf_runtime::{Context, FnError};
+use tracing::info;
+use wxlogin::ticket::{TicketError, TicketOptions, now_ms};
+use wxlogin::wechat::WxError;
+
+use crate::config::env_problem;
+use crate::{Login, LoginResult};
+
+/// `Retry-After` sent with a 45011 (per-minute quota) answer, seconds.
+pub const QUOTA_RETRY_AFTER_SECS: u64 = 60;
+
+/// Map a WeChat failure to the caller's error and HTTP status.
+pub fn wechat_error(e: WxError) -> FnError {
+    match e {
+        WxError::Unreachable(m) => FnError::new(
+            "WX_API_UNREACHABLE",
+            502,
+            format!("could not reach the WeChat API: {m}"),
+        ),
+        WxError::BadResponse(m) => FnError::new(
+            "WX_API_BAD_RESPONSE",
+            502,
+            format!("the WeChat API gave an unusable answer: {m}"),
+        ),
+        WxError::Api { errcode, errmsg } => {
+            let (status, message) = match errcode {
+                40029 | 40163 | 40226 => (
+                    401,
+                    "the login code is invalid, already used or blocked; call wx.login again",
+                ),
+                45011 => (
+                    429,
+                    "WeChat's per-minute quota is used up; retry after a minute",
+                ),
+                -1 => (502, "WeChat is busy; retry shortly"),
+                40013 | 40125 | 41002 | 41004 => (500, "WeChat rejected WX_APPID or WX_SECRET"),
+                _ => (502, "the WeChat API returned an error"),
+            };
+            let err = FnError::new("WX_API_ERROR", status, message).with_wechat(errcode, errmsg);
+            if errcode == 45011 {
+                err.with_retry_after(QUOTA_RETRY_AFTER_SECS)
+            } else {
+                err
+            }
+        }
+    }
+}
+
+impl Login {
+    /// One jscode2session call (with its one retry) and, on success, a ticket for the openid.
+    pub(crate) async fn exchange(&self, code: &str, ctx: &Context) -> Result<LoginResult, FnError> {
+        let session = self
+            .wechat
+            .code2session(code, ctx.deadline)
+            .await
+            .map_err(wechat_error)?;
+        let ticket = self
+            .key
+            .mint(
+                &session.openid,
+                &self.env,
+                now_ms(),
+                TicketOptions::default(),
+            )
+            .map_err(|e| match e {
+                TicketError::InvalidUid(_) => {
+                    FnError::internal("WeChat's openid is not a valid CloudBase uid")
+                }
+                TicketError::Signing(m) | TicketError::BadTime(m) => {
+                    FnError::internal(format!("could not sign the ticket: {m}"))
+                }
+                other => FnError::misconfigured("TCB_ENV", env_problem(&other)),
+            })?;
+        info!(unionid = session.unionid.is_some(), "ticket issued");
+        Ok(LoginResult {
+            ticket,
+            openid: session.openid,
+            unionid: session.unionid,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wechat_error_statuses() {
+        let api = |errcode| {
+            wechat_error(WxError::Api {
+                errcode,
+                errmsg: "m".into(),
+            })
+        };
+        for code in [40029, 40163, 40226] {
+            assert_eq!((api(code).status, api(code).errcode), (401, Some(code)));
+        }
+        assert_eq!(
+            (api(45011).status, api(45011).retry_after_secs),
+            (429, Some(60))
+        );
+        assert_eq!(api(-1).status, 502);
+        assert_eq!(api(40125).status, 500);
+        assert_eq!(
+            wechat_error(WxError::Unreachable("x".into())).error,
+            "WX_API_UNREACHABLE"
+        );
+        assert_eq!(wechat_error(WxError::BadResponse("x".into())).status, 502);
+    }
+}

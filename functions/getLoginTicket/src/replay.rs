@@ -1,0 +1,152 @@
+//! Replays: the rules under which a code's first result is handed out again, and one exchange
+//! per code at a time.
+//!
+//! A `wx.login` code is single-use, so a retried code is answered from the cache (`cache.rs`)
+//! instead of a second jscode2session call. But a replayed ticket must reach only the same login
+//! attempt: the code's own user when the platform vouches for the caller (callFunction), or a
+//! request that carries the first request's idempotency key (`request.rs`). Concurrent requests
+//! for one code share one exchange and follow the same rules.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use scf_runtime::{Context, FnError};
+use tokio::sync::OnceCell;
+use tracing::{info, warn};
+use wxlogin::wechat::WxError;
+
+use crate::cache::{self, CodeCache};
+use crate::exchange::wechat_error;
+use crate::request::{IdempotencyKey, LoginRequest};
+use crate::{Login, LoginResult};
+
+/// Where a result came from, for the replay rules.
+enum Origin {
+    /// This request asked WeChat.
+    Fresh,
+    /// An earlier or concurrent request for the same code asked WeChat; it sent this key.
+    Replay(Option<IdempotencyKey>),
+}
+
+impl Login {
+    /// Exchange the request's code and mint a ticket.
+    ///
+    /// A code seen in the last 5 minutes gets the *first* answer again (the same ticket, or the
+    /// same WeChat error) without a second jscode2session call. A ticket is handed out only:
+    /// - when the platform vouches for the caller (callFunction), to the code's own user in this
+    ///   mini program: a caller who is another user, or a user of another appid, gets
+    ///   `CODE_USER_MISMATCH` (a code that jscode2session accepts was issued to a user of
+    ///   `WX_APPID`, so it cannot be theirs), fresh or replayed;
+    /// - otherwise (HTTP), on a fresh exchange, or on a replay that carries the first request's
+    ///   idempotency key. Any other replay gets what WeChat answers for a used code, 401
+    ///   `WX_API_ERROR` 40163: a single-use code must not become a 5-minute bearer credential.
+    ///
+    /// Errors hold no credential and are replayed to anyone.
+    ///
+    /// # Errors
+    /// As [`wechat_error`]; `401 CODE_USER_MISMATCH`; `500 INTERNAL` when signing fails.
+    pub async fn login(&self, req: &LoginRequest, ctx: &Context) -> Result<LoginResult, FnError> {
+        let cached = self
+            .cache
+            .borrow_mut()
+            .get(&req.code, std::time::Instant::now());
+        let (result, origin) = match cached {
+            Some(first) => {
+                info!("a retried code: the first result applies");
+                (first.outcome, Origin::Replay(first.key))
+            }
+            None => self.exchange_once(req, ctx).await,
+        };
+        self.hand_out(result, &origin, req, ctx)
+    }
+
+    /// Apply the rules of [`Login::login`] to a result.
+    fn hand_out(
+        &self,
+        result: cache::Outcome,
+        origin: &Origin,
+        req: &LoginRequest,
+        ctx: &Context,
+    ) -> cache::Outcome {
+        let Ok(r) = &result else { return result };
+        let id = &ctx.identity;
+        if let Some(caller) = id.openid.as_deref() {
+            let other_app = id
+                .appid
+                .as_deref()
+                .is_some_and(|a| a != self.wechat.appid());
+            if other_app || r.openid != caller {
+                warn!(
+                    other_app,
+                    "refused a code that belongs to another user than the verified caller"
+                );
+                return Err(FnError::new(
+                    "CODE_USER_MISMATCH",
+                    401,
+                    "this code belongs to another user; call wx.login again",
+                ));
+            }
+            return result;
+        }
+        match origin {
+            Origin::Fresh => result,
+            Origin::Replay(first) if first.is_some() && *first == req.idempotency_key => result,
+            Origin::Replay(_) => {
+                info!(
+                    key = req.idempotency_key.is_some(),
+                    "a replayed code without the first request's idempotency key: answered as a used code"
+                );
+                Err(wechat_error(WxError::Api {
+                    errcode: 40163,
+                    errmsg: "code been used".into(),
+                }))
+            }
+        }
+    }
+
+    /// One exchange per code at a time: concurrent requests for the same code share the first
+    /// one's result (and its deadline). A final result goes into the cache with the key of the
+    /// request that made the exchange. The origin says whether *this* request made it (a waiter
+    /// whose first requester hung up makes it itself).
+    async fn exchange_once(&self, req: &LoginRequest, ctx: &Context) -> (cache::Outcome, Origin) {
+        let key = CodeCache::key(&req.code);
+        let cell = self
+            .in_flight
+            .borrow_mut()
+            .entry(key)
+            .or_insert_with(|| Rc::new(OnceCell::new()))
+            .clone();
+        if Rc::strong_count(&cell) > 2 {
+            info!("the same code is being exchanged: waiting for that result");
+        }
+        let ran = Cell::new(false);
+        let first = cell
+            .get_or_init(|| async {
+                ran.set(true);
+                let first = cache::First {
+                    outcome: self.exchange(&req.code, ctx).await,
+                    key: req.idempotency_key,
+                };
+                if cache::is_final(&first.outcome) {
+                    self.cache.borrow_mut().insert(
+                        &req.code,
+                        first.clone(),
+                        std::time::Instant::now(),
+                    );
+                }
+                first
+            })
+            .await
+            .clone();
+        let mut in_flight = self.in_flight.borrow_mut();
+        if in_flight.get(&key).is_some_and(|c| Rc::ptr_eq(c, &cell)) {
+            in_flight.remove(&key);
+        }
+        let origin = if ran.get() {
+            Origin::Fresh
+        } else {
+            Origin::Replay(first.key)
+        };
+        (first.outcome, origin)
+    }
+}

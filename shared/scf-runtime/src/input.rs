@@ -1,0 +1,443 @@
+//! Typed input: what a handler reads from its event, in one line, the same way for callFunction
+//! data and for HTTP bodies.
+//!
+//! Why a layer: every function used to parse its own input (getLoginTicket spent 43 lines on one
+//! field), each with its own error wording. Here the rules are written once:
+//! - the input is the callFunction data, or the HTTP body read as people send it
+//!   ([`HttpEvent::body_data`]: a JSON object whatever its label, a form, or labelled JSON), and
+//!   it must be a JSON object (serde would read a struct from an array, field by position);
+//! - a top-level field that is `null` or a blank string counts as absent;
+//! - an absent required field is `400 MISSING_<FIELD>` (the field in SCREAMING_SNAKE_CASE, so
+//!   `code` gives `MISSING_CODE`);
+//! - anything else that does not fit is `400 BAD_REQUEST` naming the field. Messages never echo a
+//!   value: serde's own messages quote the value they refused, so only their "expected ..." part
+//!   is kept.
+//!
+//! Validation beyond the type belongs in the field's type (a newtype with
+//! `#[serde(try_from = "String")]`); its error message is passed on after the field's name.
+
+use base64::Engine as _;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::error::FnError;
+use crate::event::{Event, HttpEvent, MAX_PAYLOAD_BYTES};
+
+impl Event {
+    /// The caller's input as `T`: the callFunction data, or the HTTP body (see the module docs for
+    /// the rules). Mirrors what lambda_runtime's `LambdaEvent<T>` gives a handler, for SCF's two
+    /// event kinds.
+    ///
+    /// # Errors
+    /// `400 MISSING_<FIELD>`, `400 BAD_REQUEST`; for HTTP also as [`HttpEvent::body_data`]
+    /// (`413`, `415`).
+    pub fn input<T: DeserializeOwned>(&self) -> Result<T, FnError> {
+        let value = match self {
+            Event::Call(v) => v.clone(),
+            Event::Http(h) => h.body_data::<Value>()?,
+        };
+        input_from(value)
+    }
+
+    /// For an HTTP event, `405 METHOD_NOT_ALLOWED` (with `Allow`) unless its method is one of
+    /// `allowed` (comma-separated, e.g. `"POST"`); a callFunction has no method and passes.
+    ///
+    /// # Errors
+    /// `405 METHOD_NOT_ALLOWED`.
+    pub fn require_method(&self, allowed: &'static str) -> Result<(), FnError> {
+        match self {
+            Event::Http(h) if !allowed.split(',').any(|m| m.trim() == h.method) => {
+                Err(FnError::method_not_allowed(&h.method, allowed))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Deserialize the input by the rules of the module docs.
+fn input_from<T: DeserializeOwned>(mut value: Value) -> Result<T, FnError> {
+    // Only an object: serde would otherwise read a struct from an array, field by position.
+    let Value::Object(map) = &mut value else {
+        return Err(FnError::bad_request(
+            "the input must be a JSON object of named fields",
+        ));
+    };
+    map.retain(|_, v| !(v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty())));
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        input_error(&path, &e.into_inner().to_string())
+    })
+}
+
+/// The error for serde's message `msg` at `path` (`.` for the root).
+fn input_error(path: &str, msg: &str) -> FnError {
+    if let Some(field) = msg
+        .strip_prefix("missing field `")
+        .and_then(|r| r.split('`').next())
+    {
+        return FnError::new(
+            format!("MISSING_{}", screaming_snake(field)),
+            400,
+            format!("`{field}` is missing: send it as a field of the JSON object"),
+        );
+    }
+    let expected = msg.split_once(", expected ").map(|(_, e)| e);
+    let builtin = [
+        "invalid type",
+        "invalid value",
+        "invalid length",
+        "unknown variant",
+    ]
+    .iter()
+    .any(|p| msg.starts_with(p));
+    let detail = match (builtin, expected) {
+        (true, Some(expected)) => format!("expected {expected}"),
+        (true, None) => "not an accepted value".to_owned(),
+        (false, _) if msg.starts_with("unknown field") => "not an accepted field".to_owned(),
+        (false, _) if msg.starts_with("duplicate field") => "given twice".to_owned(),
+        (false, _) => msg.to_owned(),
+    };
+    if path == "." {
+        FnError::bad_request(format!("the input must be a JSON object: {detail}"))
+    } else {
+        FnError::bad_request(format!("`{path}`: {detail}"))
+    }
+}
+
+/// `idempotencyKey` → `IDEMPOTENCY_KEY`; `code` → `CODE`.
+fn screaming_snake(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_uppercase());
+        } else {
+            out.push('_');
+        }
+    }
+    out
+}
+
+impl HttpEvent {
+    /// The raw body bytes (base64-decoded when `isBase64Encoded`). A missing body is empty.
+    ///
+    /// # Errors
+    /// `400 BAD_REQUEST` when the base64 is invalid; `413 PAYLOAD_TOO_LARGE` over 6 MB.
+    pub fn body_bytes(&self) -> Result<Vec<u8>, FnError> {
+        let raw = self.body.as_deref().unwrap_or_default();
+        let bytes = if self.is_base64_encoded {
+            base64::engine::general_purpose::STANDARD
+                .decode(raw.trim())
+                .map_err(|_| {
+                    FnError::bad_request("body is marked isBase64Encoded but is not valid base64")
+                })?
+        } else {
+            raw.as_bytes().to_vec()
+        };
+        if bytes.len() > MAX_PAYLOAD_BYTES {
+            return Err(FnError::new(
+                "PAYLOAD_TOO_LARGE",
+                413,
+                format!(
+                    "body is {} bytes; the limit is {MAX_PAYLOAD_BYTES}",
+                    bytes.len()
+                ),
+            ));
+        }
+        Ok(bytes)
+    }
+
+    /// The body's media type from `Content-Type`, lower-cased, without parameters; `""` when
+    /// there is none.
+    pub fn media_type(&self) -> String {
+        self.headers
+            .get("content-type")
+            .and_then(|ct| ct.split(';').next())
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+    }
+
+    /// Parse the body as a JSON value of type `T`, strictly: the `Content-Type` must be
+    /// `application/json` (any parameters), `*+json`, or absent.
+    ///
+    /// # Errors
+    /// `415 UNSUPPORTED_MEDIA_TYPE` for any other content type; `400 BAD_REQUEST` for an empty
+    /// body, bad base64, bad UTF-8 or bad JSON (with the position, never the content); `413`.
+    pub fn json_body<T: DeserializeOwned>(&self) -> Result<T, FnError> {
+        if !is_json_media_type(&self.media_type()) {
+            return Err(FnError::new(
+                "UNSUPPORTED_MEDIA_TYPE",
+                415,
+                "send the body as Content-Type: application/json",
+            ));
+        }
+        parse_json(self.body_text()?)
+    }
+
+    /// The request's data as `T`, read from the body as people send it:
+    /// - a body that is a JSON object (its first non-blank character is `{`) is read as JSON
+    ///   **whatever its label**: `curl -d '{...}'` labels JSON as a form, and `fetch` with a
+    ///   string body labels it `text/plain`;
+    /// - an `application/x-www-form-urlencoded` body (`code=...&idempotencyKey=...`) is read as
+    ///   an object of string fields; a field given twice is refused, since which copy was meant
+    ///   is unknown;
+    /// - any other body is read as JSON when labelled JSON or not labelled at all;
+    /// - anything else is `415`.
+    ///
+    /// # Errors
+    /// `415 UNSUPPORTED_MEDIA_TYPE` (naming both accepted types); `400 BAD_REQUEST` for an empty
+    /// body, bad base64, bad UTF-8, bad JSON (position only, never the content), a repeated form
+    /// field, or fields of the wrong shape; `413` over 6 MB.
+    pub fn body_data<T: DeserializeOwned>(&self) -> Result<T, FnError> {
+        let text = self.body_text()?;
+        let media_type = self.media_type();
+        if text.trim_start().starts_with('{') || is_json_media_type(&media_type) {
+            return parse_json(text);
+        }
+        if media_type == "application/x-www-form-urlencoded" {
+            return parse_form(&text);
+        }
+        Err(FnError::new(
+            "UNSUPPORTED_MEDIA_TYPE",
+            415,
+            "send the body as JSON (Content-Type: application/json) or as a form (Content-Type: application/x-www-form-urlencoded)",
+        ))
+    }
+
+    /// The body as UTF-8 text that is not blank.
+    fn body_text(&self) -> Result<String, FnError> {
+        let bytes = self.body_bytes()?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(FnError::bad_request("body is empty; send a JSON object"));
+        }
+        String::from_utf8(bytes).map_err(|e| {
+            FnError::bad_request(format!(
+                "body is not UTF-8 (byte {})",
+                e.utf8_error().valid_up_to()
+            ))
+        })
+    }
+}
+
+/// `application/json`, `*+json`, or no content type at all.
+fn is_json_media_type(media_type: &str) -> bool {
+    media_type.is_empty() || media_type == "application/json" || media_type.ends_with("+json")
+}
+
+fn parse_json<T: DeserializeOwned>(text: String) -> Result<T, FnError> {
+    serde_json::from_str(&text).map_err(|e| {
+        FnError::bad_request(format!(
+            "body is not the expected JSON ({} at line {} column {})",
+            classify(&e),
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+/// A form body as an object of string fields, then as `T`. Messages never echo the content.
+fn parse_form<T: DeserializeOwned>(text: &str) -> Result<T, FnError> {
+    let mut fields = Map::new();
+    for (name, value) in form_urlencoded::parse(text.trim().as_bytes()) {
+        if fields
+            .insert(name.into_owned(), Value::String(value.into_owned()))
+            .is_some()
+        {
+            return Err(FnError::bad_request(
+                "the form gives a field more than once",
+            ));
+        }
+    }
+    serde_json::from_value(Value::Object(fields)).map_err(|e| {
+        FnError::bad_request(format!(
+            "the form's fields are not the expected ones ({})",
+            classify(&e)
+        ))
+    })
+}
+
+fn classify(e: &serde_json::Error) -> &'static str {
+    match e.classify() {
+        serde_json::error::Category::Io => "read error",
+        serde_json::error::Category::Syntax => "syntax error",
+        serde_json::error::Category::Data => "wrong shape",
+        serde_json::error::Category::Eof => "unexpected end",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn http(body: Option<&str>, b64: bool, ct: Option<&str>) -> HttpEvent {
+        let mut headers = json!({"host": "x"});
+        if let Some(ct) = ct {
+            headers["Content-Type"] = json!(ct);
+        }
+        let (Event::Http(h), None) = Event::classify(json!({
+            "httpMethod": "post", "path": "/login", "headers": headers,
+            "body": body, "isBase64Encoded": b64, "requestContext": {"envId": "e"}
+        })) else {
+            panic!("not http")
+        };
+        h
+    }
+    #[test]
+    fn body_data_reads_bodies_as_people_send_them() {
+        #[derive(Debug, serde::Deserialize, PartialEq)]
+        struct B {
+            code: String,
+        }
+        let ok = |body: &str, ct: Option<&str>| http(Some(body), false, ct).body_data::<B>();
+        let code = |c: &str| Ok(B { code: c.into() });
+        // JSON whatever the label: curl -d (form), fetch with a string body (text/plain).
+        for ct in [
+            None,
+            Some("application/json"),
+            Some("application/x-www-form-urlencoded"),
+            Some("text/plain;charset=UTF-8"),
+            Some("application/octet-stream"),
+        ] {
+            assert_eq!(ok(r#" {"code":"j1"}"#, ct), code("j1"), "{ct:?}");
+        }
+        // A real form.
+        let form = Some("application/x-www-form-urlencoded; charset=UTF-8");
+        assert_eq!(ok("code=f%2B1&idempotencyKey=k", form), code("f+1"));
+        assert_eq!(ok("code=a&code=b", form).unwrap_err().status, 400);
+        assert_eq!(ok("other=1", form).unwrap_err().status, 400);
+        // Not JSON and not a form: 415 naming both; JSON-labelled garbage: 400.
+        let e = ok("code=x", Some("text/plain")).unwrap_err();
+        assert_eq!(e.status, 415);
+        assert!(e.message.contains("x-www-form-urlencoded"), "{}", e.message);
+        assert_eq!(ok("code=x", None).unwrap_err().status, 400);
+        assert_eq!(ok("{bad", form).unwrap_err().status, 400);
+        // The strict reader still refuses a form label.
+        let e = http(Some(r#"{"code":"j"}"#), false, form)
+            .json_body::<B>()
+            .unwrap_err();
+        assert_eq!(e.status, 415);
+    }
+
+    #[test]
+    fn an_http_event_whose_body_is_a_json_value_is_read() {
+        let (Event::Http(h), None) = Event::classify(json!({
+            "httpMethod": "POST", "headers": {}, "body": {"code": "obj"}, "isBase64Encoded": true
+        })) else {
+            panic!("not http")
+        };
+        assert!(!h.is_base64_encoded);
+        let v: Value = h.body_data().unwrap();
+        assert_eq!(v, json!({"code": "obj"}));
+    }
+
+    #[test]
+    fn json_body_variants() {
+        #[derive(Debug, serde::Deserialize)]
+        struct B {
+            code: String,
+        }
+        let b: B = http(
+            Some(r#"{"code":"abc"}"#),
+            false,
+            Some("application/json; charset=utf-8"),
+        )
+        .json_body()
+        .unwrap();
+        assert_eq!(b.code, "abc");
+        let b64 = base64::engine::general_purpose::STANDARD.encode(r#"{"code":"xyz"}"#);
+        let b: B = http(Some(&b64), true, None).json_body().unwrap();
+        assert_eq!(b.code, "xyz");
+
+        let err = |h: HttpEvent| h.json_body::<B>().unwrap_err();
+        assert_eq!(err(http(Some("!!!"), true, None)).status, 400);
+        assert_eq!(err(http(None, false, None)).status, 400);
+        assert_eq!(err(http(Some("{bad json secret"), false, None)).status, 400);
+        assert!(
+            !err(http(Some("{bad json secret"), false, None))
+                .message
+                .contains("secret")
+        );
+        assert_eq!(err(http(Some("{}"), false, Some("text/plain"))).status, 415);
+        let bad_utf8 = base64::engine::general_purpose::STANDARD.encode([0xff, 0xfe]);
+        assert_eq!(err(http(Some(&bad_utf8), true, None)).status, 400);
+        let huge = "x".repeat(MAX_PAYLOAD_BYTES + 1);
+        assert_eq!(err(http(Some(&huge), false, None)).status, 413);
+    }
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    struct Login {
+        code: String,
+        #[serde(rename = "idempotencyKey", default)]
+        idempotency_key: Option<String>,
+        #[serde(default)]
+        count: u32,
+    }
+
+    #[test]
+    fn typed_input_the_same_for_calls_and_http() {
+        let want = Login {
+            code: "c1".into(),
+            idempotency_key: Some("k".into()),
+            count: 0,
+        };
+        let call = Event::Call(json!({"code": "c1", "idempotencyKey": "k", "other": 1}));
+        assert_eq!(call.input::<Login>().unwrap(), want);
+        let form = Event::Http(http(
+            Some("code=c1&idempotencyKey=k"),
+            false,
+            Some("application/x-www-form-urlencoded"),
+        ));
+        assert_eq!(form.input::<Login>().unwrap(), want);
+        let json = Event::Http(http(
+            Some(r#"{"code":"c1","idempotencyKey":"k"}"#),
+            false,
+            None,
+        ));
+        assert_eq!(json.input::<Login>().unwrap(), want);
+    }
+
+    #[test]
+    fn input_errors_are_uniform_and_never_echo_values() {
+        let err = |v: Value| {
+            let e = Event::Call(v).input::<Login>().unwrap_err();
+            (e.error.into_owned(), e.status, e.message)
+        };
+        for absent in [json!({}), json!({"code": null}), json!({"code": "  "})] {
+            assert_eq!(err(absent).0, "MISSING_CODE");
+        }
+        let (code, status, message) = err(json!({"code": "s3cret", "count": "s3cret"}));
+        assert_eq!((code.as_str(), status), ("BAD_REQUEST", 400));
+        assert!(message.starts_with("`count`: expected u32"), "{message}");
+        assert!(!message.contains("s3cret"), "{message}");
+        let (code, _, message) = err(json!({"code": {"nested": "s3cret"}}));
+        assert_eq!(code, "BAD_REQUEST");
+        assert!(
+            message.contains("`code`") && !message.contains("s3cret"),
+            "{message}"
+        );
+        for not_object in [json!(null), json!([1]), json!("s3cret")] {
+            let (code, _, message) = err(not_object);
+            assert_eq!(code, "BAD_REQUEST");
+            assert!(
+                message.starts_with("the input must be a JSON object"),
+                "{message}"
+            );
+            assert!(!message.contains("s3cret"));
+        }
+        assert_eq!(screaming_snake("idempotencyKey"), "IDEMPOTENCY_KEY");
+    }
+
+    #[test]
+    fn methods() {
+        let post = Event::Http(http(None, false, None));
+        assert!(post.require_method("POST").is_ok());
+        assert!(post.require_method("GET, POST").is_ok());
+        let e = post.require_method("GET").unwrap_err();
+        assert_eq!((e.status, e.allow), (405, Some("GET")));
+        assert!(Event::Call(json!({})).require_method("POST").is_ok());
+    }
+}

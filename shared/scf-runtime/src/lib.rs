@@ -1,0 +1,109 @@
+//! A runtime for Tencent SCF custom-runtime functions (and CloudBase HTTP functions), in the
+//! shape of `lambda_runtime`: a handler is a plain async function over an [`Event`] and a
+//! [`Context`], and the runtime owns the protocol and the plumbing around it.
+//!
+//! ```no_run
+//! use scf_runtime::{Context, Event, FnError};
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Input {
+//!     name: String,
+//! }
+//!
+//! async fn hello(event: Event, ctx: Context) -> Result<String, FnError> {
+//!     let input: Input = event.input()?;
+//!     let caller = ctx.identity.openid.unwrap_or_else(|| "nobody".into());
+//!     Ok(format!("hello {}, from {caller}", input.name))
+//! }
+//!
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> std::process::ExitCode {
+//!     scf_runtime::init_logging();
+//!     scf_runtime::run(hello).await
+//! }
+//! ```
+//!
+//! # Layout
+//! Data flows one way: event → context → handler → response. Each file is one concept:
+//! - `event_loop.rs`: event mode, the SCF runtime-API loop; `runtime_api.rs`: its transport;
+//! - `web.rs`: web mode (`--web`), the same handlers as an HTTP server (CloudBase HTTP
+//!   functions);
+//! - `pipeline.rs`: one invocation, the same steps in both modes; `panic.rs`: panic capture;
+//! - `event.rs`: event kinds; `input.rs`: typed input; `response.rs`: replies and integrated
+//!   responses;
+//! - `context.rs`: request id, deadline, instance facts; `identity.rs`: the caller, only from
+//!   platform-controlled channels;
+//! - `config.rs`: settings read once at init; `error.rs`: business errors and diagnostics;
+//!   `logging.rs`, `secret.rs`, `signal.rs`.
+//!
+//! Modules are private; everything a function uses is re-exported here. The platform facts the
+//! code relies on are in `docs/platform.md`, each with its public source.
+
+mod config;
+mod context;
+mod error;
+mod event;
+mod event_loop;
+mod identity;
+mod input;
+mod logging;
+mod panic;
+mod pipeline;
+mod response;
+mod runtime_api;
+mod secret;
+mod signal;
+mod web;
+
+use std::process::ExitCode;
+
+pub use config::{Configured, Misconfig, Settings, configure};
+pub use context::{Context, InstanceInfo};
+pub use error::{Diagnostic, FnError, error_chain};
+pub use event::{Event, HttpEvent, MAX_PAYLOAD_BYTES};
+pub use event_loop::run_with;
+pub use identity::{Identity, IdentitySource, WxContext};
+pub use logging::init as init_logging;
+pub use response::{IntegratedResponse, IntoReply, Reply};
+pub use runtime_api::RetryPolicy;
+pub use secret::Secret;
+pub use web::WEB_FLAG;
+
+/// Internals for the fuzz targets (`shared/scf-runtime/fuzz`), behind the `fuzzing` feature:
+/// not API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::context::InvocationHeaders;
+    pub use crate::event::Decoded;
+    pub use crate::identity::{
+        ContextHeader, ContextVars, IDENTITY_KEYS, Identity, IdentitySource, UserInfo,
+        cloudbase_context, context_from_headers, parse_environ, parse_environment,
+    };
+    pub use crate::logging::filter_from;
+}
+
+/// Run `handler` for every invocation until SIGTERM; returns the process exit code.
+///
+/// - With the command-line argument `--web` ([`WEB_FLAG`]) the process serves HTTP on
+///   `0.0.0.0:${PORT:-9000}` (web mode, for CloudBase HTTP functions).
+/// - Otherwise it is an SCF bootstrap (event mode) and needs `SCF_RUNTIME_API` and
+///   `SCF_RUNTIME_API_PORT`; started with neither, it exits 1 and says both ways.
+///
+/// The handler is a plain `async fn(Event, Context) -> Result<T, FnError>`. `T` is any
+/// `Serialize` value (a `200` over HTTP) or a [`Reply`] with a status and headers. An `Err` is a
+/// business error: a result object for a callFunction, an integrated response with its status
+/// for HTTP. A panic fails that invocation only.
+pub async fn run<F, T>(handler: F) -> ExitCode
+where
+    F: AsyncFn(Event, Context) -> Result<T, FnError>,
+    T: IntoReply,
+{
+    panic::install_hook();
+    // Web mode is asked for explicitly (scf_bootstrap passes --web); otherwise the runtime API.
+    if std::env::args().skip(1).any(|a| a == WEB_FLAG) {
+        web::serve_from_env(handler).await
+    } else {
+        event_loop::run_from_env(handler).await
+    }
+}

@@ -1,0 +1,92 @@
+//! One invocation, the same steps in event mode and in web mode: log its start, call the handler
+//! with panic capture, log a business error, encode the answer for the event's kind, and hold
+//! it to SCF's 6 MB limit.
+//!
+//! Why one place: the two modes used to do these steps each in their own way (and import each
+//! other to share half of them), so a web-mode panic was logged differently and a limit could be
+//! fixed in one mode and not the other. Now `event_loop.rs` and `web/` each build an [`Event`]
+//! and a [`Context`], call [`invoke`], and deliver what it returns; neither knows the other.
+
+use tracing::{error, info, warn};
+
+use crate::context::Context;
+use crate::error::FnError;
+use crate::event::{Event, MAX_PAYLOAD_BYTES};
+use crate::panic;
+use crate::response::{IntegratedResponse, IntoReply};
+
+/// A handler's answer, encoded for the kind of event it answers.
+#[derive(Debug)]
+pub(crate) enum Answer {
+    /// A callFunction answer: the JSON of the value, or of the business error (a result object).
+    Call(Vec<u8>),
+    /// An HTTP answer: an integrated response.
+    Http(IntegratedResponse),
+}
+
+/// The invocation failed as a whole (not a business error): event mode posts it to
+/// `/runtime/invocation/error`, web mode answers `500`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Failure {
+    /// `HANDLER_PANIC`, `RESULT_TOO_LARGE` or `SERIALIZE_FAILED`.
+    pub(crate) code: &'static str,
+    /// What happened (the panic message, the size).
+    pub(crate) message: String,
+}
+
+/// Run `handler` for one event.
+pub(crate) async fn invoke<F, T>(handler: &F, event: Event, ctx: Context) -> Result<Answer, Failure>
+where
+    F: AsyncFn(Event, Context) -> Result<T, FnError>,
+    T: IntoReply,
+{
+    let is_http = event.is_http();
+    info!(
+        kind = if is_http { "http" } else { "call" },
+        identity = ?ctx.identity.source_channel,
+        time_limit_ms = ctx.time_limit.as_millis() as u64,
+        "invocation start"
+    );
+    let result = panic::catch(handler(event, ctx))
+        .await
+        .map_err(|message| Failure {
+            code: "HANDLER_PANIC",
+            message,
+        })?;
+    if let Err(e) = &result {
+        warn!(error = %e.error, errcode = ?e.errcode, status = e.status, "handler returned an error");
+    }
+    let serialize_failed = |e: serde_json::Error| Failure {
+        code: "SERIALIZE_FAILED",
+        message: format!("the result could not be serialised: {e}"),
+    };
+    let answer = match (is_http, result) {
+        (false, Ok(v)) => {
+            Answer::Call(serde_json::to_vec(&v.into_reply().body).map_err(serialize_failed)?)
+        }
+        (false, Err(e)) => Answer::Call(serde_json::to_vec(&e).map_err(serialize_failed)?),
+        (true, Ok(v)) => {
+            Answer::Http(IntegratedResponse::from_reply(v.into_reply()).map_err(serialize_failed)?)
+        }
+        (true, Err(e)) => Answer::Http(IntegratedResponse::from_error(&e)),
+    };
+    let len = match &answer {
+        Answer::Call(b) => b.len(),
+        Answer::Http(r) => r.body.len(),
+    };
+    within_limit(len)?;
+    Ok(answer)
+}
+
+/// SCF's limit on a result: `len` bytes over [`MAX_PAYLOAD_BYTES`] fail the invocation.
+pub(crate) fn within_limit(len: usize) -> Result<(), Failure> {
+    if len <= MAX_PAYLOAD_BYTES {
+        return Ok(());
+    }
+    let message = format!("the result is {len} bytes; SCF's limit is {MAX_PAYLOAD_BYTES}");
+    error!("{message}");
+    Err(Failure {
+        code: "RESULT_TOO_LARGE",
+        message,
+    })
+}
