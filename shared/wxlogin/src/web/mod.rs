@@ -22,12 +22,28 @@
 //! headers of WeChat CloudRun are not documented for CloudBase HTTP functions, and a client can
 //! send any `x-wx-*` header), so [`Context::identity`] is always empty.
 //!
-//! Requests are served concurrently on the current thread (one task per connection, no
+//! Requests are served concurrently on the current thread (one future per connection, no
 //! `Send` needed), so handler state such as getLoginTicket's code cache is shared safely.
 //! SIGTERM stops accepting, lets requests in flight finish (at most [`DRAIN_LIMIT`]), and exits 0.
+//!
+//! **Hostile and careless clients.** Every resource a client can hold is bounded:
+//! - time: a complete request head within [`HEAD_TIMEOUT`]; the body within the request's time
+//!   limit, else `408` ([`body`]); a keep-alive connection idle for [`DEFAULT_IDLE_TIMEOUT`]
+//!   (`WEB_IDLE_TIMEOUT_SECS`) is closed ([`conn`] explains why these are our timers, not hyper's);
+//! - descriptors: the soft `RLIMIT_NOFILE` is raised to the hard limit, connections are capped
+//!   below it (`WEB_MAX_CONNECTIONS`), and at the cap the connection that has waited longest for a
+//!   request head is shed to let a new client in ([`limits`]);
+//! - memory: a head is at most [`MAX_HEAD_BYTES`]; bodies share a byte budget, past which they get
+//!   `503` ([`body`]).
 
+pub mod body;
+pub mod conn;
+pub mod limits;
+
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::process::ExitCode;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -36,33 +52,124 @@ use base64::Engine as _;
 use bytes::Bytes;
 use futures_util::StreamExt as _;
 use futures_util::stream::FuturesUnordered;
-use http_body_util::{BodyExt as _, Full, Limited};
-use hyper::body::Incoming;
+use http_body_util::Full;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde::Serialize;
-use serde_json::json;
-use tracing::{Instrument as _, error, info, info_span, warn};
+use tracing::{Instrument as _, debug, error, info, info_span, warn};
 
 use crate::context::{Context, InstanceInfo};
 use crate::error::FnError;
 use crate::event::{Event, HttpEvent, IntegratedResponse, MAX_PAYLOAD_BYTES};
 use crate::identity::Identity;
 
+use body::Budget;
+use conn::{End, Slot, Timeouts, Tracked, Watched};
+use limits::AcceptErrors;
+
 /// The port when `PORT` is not set: what CloudBase HTTP functions expect.
 pub const DEFAULT_PORT: u16 = 9000;
 /// The time limit when a request has no `X-Scf-Timeout`: SCF's default function timeout.
 pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(3);
+/// The longest time limit taken from `X-Scf-Timeout`: SCF's largest function timeout (900 s,
+/// `scf-runtime.md` §4.4). Without a platform in front, a client could otherwise ask for years.
+pub const MAX_TIME_LIMIT: Duration = Duration::from_secs(900);
 /// How long SIGTERM waits for requests in flight.
 pub const DRAIN_LIMIT: Duration = Duration::from_secs(5);
+
+/// How long a client has to send a complete request head: from the connection's accept, or, on
+/// a keep-alive connection, from the first byte of the next head. A few seconds: the client is
+/// normally the platform's gateway on the same network, which sends a head in one packet. Go's
+/// `net/http` calls this `ReadHeaderTimeout`.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a keep-alive connection may stay idle between requests, unless
+/// `WEB_IDLE_TIMEOUT_SECS` says otherwise. Long, because a gateway that pools connections to us
+/// and reuses one just as we close it fails that request (nginx keeps upstream connections 60 s,
+/// so 75 s, nginx's own client default, outlives it). Idle connections cost no more than a
+/// descriptor and a few KB, and they are shed first-come at the cap.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(75);
+/// The environment variable that sets the idle timeout, in whole seconds.
+pub const IDLE_TIMEOUT_VAR: &str = "WEB_IDLE_TIMEOUT_SECS";
+/// The largest request head (request line and headers), bytes; larger gets hyper's `431`. Also
+/// hyper's read buffer size, so it bounds what each connection holds. Node's default is the same
+/// 16 KiB; a gateway's head is a few hundred bytes.
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+/// How often, at the cap with every connection busy, the accept loop looks again for a
+/// connection to shed (connections that finish wake it earlier).
+const AT_CAP_RECHECK: Duration = Duration::from_millis(50);
+/// At most one INFO line per this period about connections closed for being slow or shed.
+const CLOSED_LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// The command-line switch that selects web mode.
 pub const WEB_FLAG: &str = "--web";
 
+/// Web mode's limits, read once at start.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// The most connections held at once ([`limits::connection_cap`]).
+    pub max_connections: usize,
+    /// See [`HEAD_TIMEOUT`].
+    pub head_timeout: Duration,
+    /// See [`DEFAULT_IDLE_TIMEOUT`].
+    pub idle_timeout: Duration,
+    /// See [`body::BODY_BUDGET_BYTES`].
+    pub body_budget: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            max_connections: limits::MAX_DEFAULT_CONNECTIONS,
+            head_timeout: HEAD_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            body_budget: body::BODY_BUDGET_BYTES,
+        }
+    }
+}
+
+impl Settings {
+    /// The settings from `WEB_MAX_CONNECTIONS` and `WEB_IDLE_TIMEOUT_SECS` (looked up through
+    /// `lookup`) and the descriptor limit `nofile`. Returns them with any warnings to log.
+    ///
+    /// # Errors
+    /// A message naming the variable when one is set but is not a whole number from 1 up.
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+        nofile: Option<u64>,
+    ) -> Result<(Settings, Option<String>), String> {
+        let (max_connections, warning) =
+            limits::connection_cap(lookup(limits::MAX_CONNECTIONS_VAR).as_deref(), nofile)?;
+        let idle_timeout = match lookup(IDLE_TIMEOUT_VAR)
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            None => DEFAULT_IDLE_TIMEOUT,
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(Duration::from_secs)
+                .ok_or_else(|| {
+                    format!("{IDLE_TIMEOUT_VAR}={v:?} is not a whole number of seconds from 1 up")
+                })?,
+        };
+        Ok((
+            Settings {
+                max_connections,
+                idle_timeout,
+                ..Settings::default()
+            },
+            warning,
+        ))
+    }
+}
+
 /// Serve `handler` on `0.0.0.0:${PORT:-9000}` until SIGTERM. Returns the process exit code:
-/// 0 after SIGTERM, 1 when the port cannot be bound or `PORT` is not a port number.
+/// 0 after SIGTERM, 1 when the port cannot be bound, or `PORT`, `WEB_MAX_CONNECTIONS` or
+/// `WEB_IDLE_TIMEOUT_SECS` is not a valid number.
 pub async fn serve_from_env<F, T>(handler: F) -> ExitCode
 where
     F: AsyncFn(Event, Context) -> Result<T, FnError>,
@@ -79,6 +186,25 @@ where
             }
         },
     };
+    let nofile = limits::raise_nofile_limit();
+    let settings = match Settings::from_lookup(|k| std::env::var(k).ok(), nofile) {
+        Ok((settings, warning)) => {
+            if let Some(w) = warning {
+                warn!("{w}");
+            }
+            settings
+        }
+        Err(e) => {
+            error!("cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    info!(
+        descriptors = nofile.unwrap_or_default(),
+        max_connections = settings.max_connections,
+        idle_timeout_s = settings.idle_timeout.as_secs(),
+        "web mode limits"
+    );
     let listener = match tokio::net::TcpListener::bind(("0.0.0.0", port)).await {
         Ok(l) => l,
         Err(e) => {
@@ -97,14 +223,69 @@ where
             }
         }
     };
-    serve(listener, handler, shutdown).await
+    serve(listener, handler, shutdown, settings).await
 }
 
-/// Serve `handler` on `listener` until `shutdown` completes, then drain and return 0.
+/// The waiting connection (see [`Slot::waiting_since`]) that has waited longest.
+fn oldest_waiting(slots: &HashMap<u64, Rc<Slot>>) -> Option<&Rc<Slot>> {
+    // A linear scan, only when at the cap: at most a few thousand slots, microseconds.
+    slots
+        .values()
+        .filter_map(|s| s.waiting_since().map(|t| (t, s)))
+        .min_by_key(|(t, _)| *t)
+        .map(|(_, s)| s)
+}
+
+/// Counts of connections the server closed, logged together once in a while: under a slowloris
+/// a line per connection would be thousands of lines.
+#[derive(Debug, Default)]
+struct Closed {
+    head: u64,
+    idle: u64,
+    shed: u64,
+    last_log: Option<Instant>,
+}
+
+impl Closed {
+    fn record(&mut self, end: &End, now: Instant) {
+        match end {
+            End::Done(Ok(())) => {}
+            // A client that goes away mid-request, a malformed or over-large head (hyper has
+            // answered 400 or 431): not our problem, and one line each would flood the log.
+            End::Done(Err(e)) => debug!("connection ended: {e}"),
+            End::HeadTimeout => self.head += 1,
+            End::IdleTimeout => self.idle += 1,
+            End::Shed => self.shed += 1,
+        }
+        let due = self
+            .last_log
+            .is_none_or(|t| now.duration_since(t) >= CLOSED_LOG_EVERY);
+        if due && self.head + self.shed > 0 {
+            self.log(now);
+        }
+    }
+
+    fn log(&mut self, now: Instant) {
+        info!(
+            head_timeout = self.head,
+            idle_timeout = self.idle,
+            shed = self.shed,
+            "closed connections that sent no complete request head in time, or were shed at the connection cap (counts since the last such line)"
+        );
+        *self = Closed {
+            last_log: Some(now),
+            ..Closed::default()
+        };
+    }
+}
+
+/// Serve `handler` on `listener` with `settings` until `shutdown` completes, then drain and
+/// return 0.
 pub async fn serve<F, T>(
     listener: tokio::net::TcpListener,
     handler: F,
     shutdown: impl Future<Output = ()>,
+    settings: Settings,
 ) -> ExitCode
 where
     F: AsyncFn(Event, Context) -> Result<T, FnError>,
@@ -112,10 +293,12 @@ where
 {
     let instance = Arc::new(InstanceInfo::from_env());
     let counter = AtomicU64::new(0);
+    let budget = Budget::new(settings.body_budget);
     let web = Web {
         handler: &handler,
         instance,
         counter: &counter,
+        budget: &budget,
     };
     let addr = listener
         .local_addr()
@@ -126,48 +309,88 @@ where
         function = web.instance.function_name.as_deref().unwrap_or("-"),
         "web mode: serving HTTP"
     );
+    let timeouts = Timeouts {
+        head: settings.head_timeout,
+        idle: settings.idle_timeout,
+    };
+    let mut builder = http1::Builder::new();
+    builder.max_buf_size(MAX_HEAD_BYTES);
+    let mut slots: HashMap<u64, Rc<Slot>> = HashMap::new();
+    let mut next_id = 0u64;
     let mut connections = FuturesUnordered::new();
+    let mut accept_errors = AcceptErrors::default();
+    let mut closed = Closed::default();
+    // Accepting is paused until then: after an accept error, or at the cap with nothing to shed.
+    let mut paused_until: Option<tokio::time::Instant> = None;
     tokio::pin!(shutdown);
     loop {
+        if paused_until.is_none()
+            && slots.len() >= settings.max_connections
+            && oldest_waiting(&slots).is_none()
+        {
+            paused_until = Some(tokio::time::Instant::now() + AT_CAP_RECHECK);
+        }
+        let resume = paused_until.unwrap_or_else(tokio::time::Instant::now);
         tokio::select! {
             biased;
             () = &mut shutdown => break,
-            Some(done) = connections.next(), if !connections.is_empty() => {
-                if let Err(e) = done {
-                    info!("connection ended: {e}");
-                }
+            Some((id, end)) = connections.next(), if !connections.is_empty() => {
+                slots.remove(&id);
+                closed.record(&end, Instant::now());
             }
-            accepted = listener.accept() => match accepted {
+            () = tokio::time::sleep_until(resume), if paused_until.is_some() => paused_until = None,
+            accepted = listener.accept(), if paused_until.is_none() => match accepted {
                 Ok((stream, _peer)) => {
+                    accept_errors.succeeded();
+                    // At the cap: make room by shedding whoever has waited longest for a head.
+                    if slots.len() >= settings.max_connections
+                        && let Some(oldest) = oldest_waiting(&slots)
+                    {
+                        oldest.shed();
+                    }
+                    next_id += 1;
+                    let id = next_id;
+                    let slot = Slot::new(tokio::time::Instant::now());
+                    let for_service = slot.clone();
                     let web = &web;
-                    let service = service_fn(move |req| web.answer(req));
-                    connections.push(
-                        http1::Builder::new().serve_connection(TokioIo::new(stream), service),
+                    let service = service_fn(move |req| web.answer(req, for_service.clone()));
+                    let conn = builder.serve_connection(
+                        TokioIo::new(Watched::new(stream, slot.clone())),
+                        service,
                     );
+                    slots.insert(id, slot.clone());
+                    connections.push(async move { (id, conn::supervise(conn, slot, timeouts).await) });
                 }
                 Err(e) => {
-                    warn!("accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    let now = tokio::time::Instant::now();
+                    let mut pause = accept_errors.failed(&e, now.into_std());
+                    // Out of descriptors: free one by shedding, and try again soon.
+                    if limits::is_exhaustion(&e)
+                        && let Some(oldest) = oldest_waiting(&slots)
+                    {
+                        oldest.shed();
+                        pause = limits::ACCEPT_FIRST_PAUSE;
+                    }
+                    paused_until = Some(now + pause);
                 }
             },
         }
     }
+    drop(listener);
     info!(
-        in_flight = connections.len(),
+        in_flight = slots.len(),
         "SIGTERM received; finishing requests in flight, then exiting"
     );
-    // graceful_shutdown only marks a connection; FuturesUnordered polls a future again only when
-    // it is woken, and an idle keep-alive connection is never woken. So re-queue each one: a
-    // freshly pushed future is polled, sees the shutdown and closes (idle) or finishes (busy).
-    let mut closing = FuturesUnordered::new();
-    for mut conn in connections {
-        std::pin::Pin::new(&mut conn).graceful_shutdown();
-        closing.push(conn);
+    // Each connection is told and woken: an idle one closes at once, a busy one after its
+    // response.
+    for slot in slots.values() {
+        slot.drain();
     }
-    let drain = async { while closing.next().await.is_some() {} };
+    let drain = async { while connections.next().await.is_some() {} };
     if tokio::time::timeout(DRAIN_LIMIT, drain).await.is_err() {
         warn!("requests still in flight after {DRAIN_LIMIT:?}; exiting anyway");
     }
+    closed.log(Instant::now());
     ExitCode::SUCCESS
 }
 
@@ -176,6 +399,7 @@ struct Web<'a, F> {
     handler: &'a F,
     instance: Arc<InstanceInfo>,
     counter: &'a AtomicU64,
+    budget: &'a Budget,
 }
 
 /// The **last** copy of a header, as text, when it is valid visible ASCII. The last, not the
@@ -204,11 +428,16 @@ pub fn is_safe_request_id(id: &str) -> bool {
 }
 
 impl<F> Web<'_, F> {
-    async fn answer<T>(&self, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible>
+    async fn answer<T>(
+        &self,
+        req: Request<hyper::body::Incoming>,
+        slot: Rc<Slot>,
+    ) -> Result<Response<Tracked>, Infallible>
     where
         F: AsyncFn(Event, Context) -> Result<T, FnError>,
         T: Serialize,
     {
+        slot.busy();
         let received = Instant::now();
         let sent_id = req.headers().get_all("x-scf-request-id").iter().next_back();
         let safe_id = sent_id
@@ -233,11 +462,19 @@ impl<F> Web<'_, F> {
                 .and_then(|v| v.parse::<u64>().ok())
                 .filter(|ms| *ms > 0)
                 .map(Duration::from_millis)
-                .unwrap_or(DEFAULT_TIME_LIMIT);
+                .unwrap_or(DEFAULT_TIME_LIMIT)
+                .min(MAX_TIME_LIMIT);
             let memory_limit_in_mb =
                 header(req.headers(), "x-scf-memory").and_then(|v| v.parse::<u32>().ok());
-            let response = match read_event(req, &request_id).await {
-                Ok(event) => {
+            let body_deadline =
+                body::body_deadline(tokio::time::Instant::from_std(received), time_limit);
+            // Body errors leave the rest of the body unread: the connection must close.
+            let mut close = false;
+            let response = match body::read_event(req, &request_id, body_deadline, self.budget)
+                .await
+            {
+                // `_charge` keeps the body's bytes counted until the handler has answered.
+                Ok((event, _charge)) => {
                     info!(
                         kind = "web",
                         method = %event.method,
@@ -256,6 +493,7 @@ impl<F> Web<'_, F> {
                 }
                 Err(e) => {
                     warn!(error = %e.error, status = e.status, "request refused");
+                    close = true;
                     IntegratedResponse::from_error(&e)
                 }
             };
@@ -264,7 +502,14 @@ impl<F> Web<'_, F> {
                 elapsed_ms = received.elapsed().as_millis() as u64,
                 "invocation done"
             );
-            Ok(to_http(response))
+            let mut http = to_http(response);
+            if close {
+                http.headers_mut().insert(
+                    hyper::header::CONNECTION,
+                    hyper::header::HeaderValue::from_static("close"),
+                );
+            }
+            Ok(http.map(|b| Tracked::new(b, slot)))
         }
         .instrument(span)
         .await
@@ -295,71 +540,6 @@ impl<F> Web<'_, F> {
             Err(e) => IntegratedResponse::from_error(&e),
         }
     }
-}
-
-/// The request as an HTTP event, the body capped at 6 MB.
-async fn read_event(req: Request<Incoming>, request_id: &str) -> Result<HttpEvent, FnError> {
-    let too_large = || {
-        FnError::new(
-            "PAYLOAD_TOO_LARGE",
-            413,
-            format!("the body is over {MAX_PAYLOAD_BYTES} bytes"),
-        )
-    };
-    let declared = header(req.headers(), "content-length").and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_PAYLOAD_BYTES as u64) {
-        return Err(too_large());
-    }
-    let (parts, body) = req.into_parts();
-    let bytes = match Limited::new(body, MAX_PAYLOAD_BYTES).collect().await {
-        Ok(c) => c.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
-        Err(e) => {
-            return Err(FnError::bad_request(format!(
-                "the request body could not be read: {e}"
-            )));
-        }
-    };
-    let mut headers = std::collections::BTreeMap::new();
-    for (name, value) in &parts.headers {
-        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-        headers
-            .entry(name.as_str().to_ascii_lowercase())
-            .and_modify(|v: &mut String| {
-                v.push(',');
-                v.push_str(&value);
-            })
-            .or_insert(value);
-    }
-    let query = parts
-        .uri
-        .query()
-        .map(|q| {
-            form_urlencoded::parse(q.as_bytes())
-                .into_owned()
-                .collect::<std::collections::BTreeMap<_, _>>()
-        })
-        .unwrap_or_default();
-    let (body, is_base64_encoded) = if bytes.is_empty() {
-        (None, false)
-    } else {
-        match String::from_utf8(bytes.to_vec()) {
-            Ok(text) => (Some(text), false),
-            Err(_) => (
-                Some(base64::engine::general_purpose::STANDARD.encode(&bytes)),
-                true,
-            ),
-        }
-    };
-    Ok(HttpEvent {
-        method: parts.method.as_str().to_ascii_uppercase(),
-        path: parts.uri.path().to_owned(),
-        headers,
-        query,
-        body,
-        is_base64_encoded,
-        request_context: json!({"requestId": request_id, "source": "web-function"}),
-    })
 }
 
 /// An integrated response as an HTTP response.
