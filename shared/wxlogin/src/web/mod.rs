@@ -363,15 +363,15 @@ where
                 }
                 Err(e) => {
                     let now = tokio::time::Instant::now();
-                    let mut pause = accept_errors.failed(&e, now.into_std());
-                    // Out of descriptors: free one by shedding, and try again soon.
-                    if limits::is_exhaustion(&e)
-                        && let Some(oldest) = oldest_waiting(&slots)
-                    {
-                        oldest.shed();
-                        pause = limits::ACCEPT_FIRST_PAUSE;
+                    let pause = accept_errors.failed(&e, now.into_std());
+                    // Out of descriptors (WEB_MAX_CONNECTIONS set too high, or descriptors used
+                    // elsewhere): free one by shedding and accept again at once; the shed
+                    // connection is closed first (biased select). Each retry sheds one more
+                    // waiting connection, so this cannot spin. With nothing to shed, back off.
+                    match oldest_waiting(&slots) {
+                        Some(oldest) if limits::is_exhaustion(&e) => oldest.shed(),
+                        _ => paused_until = Some(now + pause),
                     }
-                    paused_until = Some(now + pause);
                 }
             },
         }
