@@ -273,11 +273,14 @@ async fn idle_keep_alive_connections_are_closed_after_the_idle_timeout() {
     assert_eq!(status, "exit status: 0", "{logs}");
 }
 
+/// A well-behaved request's `(status, answer time)`, or what went wrong.
+type ProbeResult = Result<(u16, Duration), String>;
+
 /// What a slowloris run measured.
 #[derive(Debug)]
 struct Attack {
     /// `(when, answer)` of each well-behaved request during the attack: status and time.
-    probes: Vec<(Duration, Result<(u16, Duration), String>)>,
+    probes: Vec<(Duration, ProbeResult)>,
     /// Attacking connections the server had not closed by the end.
     open: usize,
     /// When the server closed the last attacking connection, from the start of the attack.
@@ -390,7 +393,7 @@ async fn slowloris(web: &WebProcess, attackers: usize) -> Attack {
 }
 
 /// One login on a fresh connection: its status and answer time, or what went wrong.
-async fn probe(port: u16, code: &str) -> Result<(u16, Duration), String> {
+async fn probe(port: u16, code: &str) -> ProbeResult {
     let started = Instant::now();
     let attempt = async {
         let mut s = TcpStream::connect(("127.0.0.1", port))
