@@ -32,10 +32,12 @@ use crate::event::{HttpEvent, MAX_PAYLOAD_BYTES};
 
 /// The bytes of request bodies held at once, all requests together.
 ///
-/// Sized for half of a 128 MB function: a body may be copied up to three times while its
-/// request is served (the body we read; the handler's `body_bytes` copy; the parsed JSON
-/// string), so bodies cost at most about 3 × 12 MiB = 36 MiB, leaving room for the connections
-/// and the process itself (see the README's web-mode section for the measured peak).
+/// Sized for half of a 128 MB function. Bodies held: at most this, or 4/3 of it when binary
+/// bodies are kept as base64: 16 MiB. On top, one request at a time (the handler's synchronous
+/// part; the runtime has one thread) may copy its body twice (getLoginTicket's `body_bytes`
+/// copy and the parsed JSON string): 12 MiB for a 6 MB body. About 28 MiB for bodies, next to
+/// ~23 MiB for 512 connections and ~4 MB for the process (see the README's web-mode section
+/// for measured peaks).
 pub const BODY_BUDGET_BYTES: usize = 12 * 1024 * 1024;
 
 /// A body this size or smaller may use the whole budget, including [`SMALL_BODY_RESERVE`].

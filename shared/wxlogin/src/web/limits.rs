@@ -19,8 +19,11 @@ pub const RESERVED_DESCRIPTORS: u64 = 64;
 
 /// The most connections held at once when `WEB_MAX_CONNECTIONS` is not set, whatever the
 /// descriptor limit. Each connection may hold up to [`super::MAX_HEAD_BYTES`] of request head plus
-/// its buffers; 1,024 of them stay within the memory bound (see `super` and the README).
-pub const MAX_DEFAULT_CONNECTIONS: usize = 1024;
+/// hyper's buffers and its own state (a slowloris of 1,100 measured about 33 KiB per held
+/// connection in a debug build, with small heads); 512 of them at ~45 KiB are ~23 MiB, which
+/// leaves room for the body budget under half of 128 MB (see [`super::body::BODY_BUDGET_BYTES`]).
+/// An SCF instance (1,024 descriptors) gets 480 anyway.
+pub const MAX_DEFAULT_CONNECTIONS: usize = 512;
 
 /// The environment variable that sets the connection cap.
 pub const MAX_CONNECTIONS_VAR: &str = "WEB_MAX_CONNECTIONS";
@@ -154,8 +157,8 @@ mod tests {
     #[test]
     fn caps() {
         assert_eq!(connection_cap(None, Some(1024)), Ok((480, None)));
-        assert_eq!(connection_cap(None, Some(1_048_576)), Ok((1024, None)));
-        assert_eq!(connection_cap(None, None), Ok((1024, None)));
+        assert_eq!(connection_cap(None, Some(1_048_576)), Ok((512, None)));
+        assert_eq!(connection_cap(None, None), Ok((512, None)));
         assert_eq!(connection_cap(None, Some(10)), Ok((1, None)));
         assert_eq!(connection_cap(Some(" 200 "), Some(1024)), Ok((200, None)));
         let (cap, warning) = connection_cap(Some("5000"), Some(1024)).unwrap();
