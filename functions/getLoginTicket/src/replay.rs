@@ -7,7 +7,8 @@
 //! request that carries the first request's idempotency key (`request.rs`). Concurrent requests
 //! for one code share one exchange and follow the same rules.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use scf_runtime::{Context, FnError};
@@ -108,6 +109,10 @@ impl Login {
     /// one's result (and its deadline). A final result goes into the cache with the key of the
     /// request that made the exchange. The origin says whether *this* request made it (a waiter
     /// whose first requester hung up makes it itself).
+    ///
+    /// The `in_flight` entry is removed when the exchange completes, and also when every request
+    /// waiting on it is cancelled (web mode drops a request whose client hung up): a guard does
+    /// it on drop, so an abandoned login leaves nothing behind.
     async fn exchange_once(&self, req: &LoginRequest, ctx: &Context) -> (cache::Outcome, Origin) {
         let key = CodeCache::key(&req.code);
         let cell = self
@@ -119,8 +124,14 @@ impl Login {
         if Rc::strong_count(&cell) > 2 {
             info!("the same code is being exchanged: waiting for that result");
         }
+        let guard = InFlightGuard {
+            in_flight: &self.in_flight,
+            key,
+            cell,
+        };
         let ran = Cell::new(false);
-        let first = cell
+        let first = guard
+            .cell
             .get_or_init(|| async {
                 ran.set(true);
                 let first = cache::First {
@@ -138,15 +149,121 @@ impl Login {
             })
             .await
             .clone();
-        let mut in_flight = self.in_flight.borrow_mut();
-        if in_flight.get(&key).is_some_and(|c| Rc::ptr_eq(c, &cell)) {
-            in_flight.remove(&key);
-        }
         let origin = if ran.get() {
             Origin::Fresh
         } else {
             Origin::Replay(first.key)
         };
         (first.outcome, origin)
+    }
+}
+
+/// Removes a code's `in_flight` entry when the request holding it finishes or is dropped, if the
+/// entry is still this request's cell and the exchange is over or nobody else waits on it. (When
+/// another request still waits, the entry stays: that request takes the exchange over, and a
+/// new request for the code must join it rather than call jscode2session a second time.)
+struct InFlightGuard<'a> {
+    in_flight: &'a RefCell<HashMap<[u8; 32], Rc<OnceCell<cache::First>>>>,
+    key: [u8; 32],
+    cell: Rc<OnceCell<cache::First>>,
+}
+
+impl Drop for InFlightGuard<'_> {
+    fn drop(&mut self) {
+        let mut in_flight = self.in_flight.borrow_mut();
+        let ours = in_flight
+            .get(&self.key)
+            .is_some_and(|c| Rc::ptr_eq(c, &self.cell));
+        // Two holders: the map and this guard.
+        if ours && (self.cell.initialized() || Rc::strong_count(&self.cell) <= 2) {
+            in_flight.remove(&self.key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scf_runtime::Settings;
+
+    /// A login dropped while WeChat is still answering (a client that hung up) leaves no
+    /// `in_flight` entry; one dropped while another request waits on the same code leaves it to
+    /// that request, which still gets the answer.
+    #[tokio::test(flavor = "current_thread")]
+    async fn abandoned_exchanges_leave_no_in_flight_entry() {
+        use std::time::{Duration, Instant};
+        let fx = wxlogin_devtools::testkit::LoginFixture::new().await;
+        let env = fx.env();
+        let settings =
+            Settings::from_lookup(|k| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()));
+        let login = crate::init_from(&settings, fx.dir()).expect("configured");
+        let ctx = Context {
+            request_id: "r".into(),
+            memory_limit_in_mb: None,
+            time_limit: Duration::from_secs(10),
+            deadline: Instant::now() + Duration::from_secs(10),
+            instance: Default::default(),
+            identity: Default::default(),
+        };
+        for i in 0..20 {
+            let req = LoginRequest {
+                code: format!("slow-5000.dropped{i}"),
+                idempotency_key: None,
+            };
+            let mut abandoned = Box::pin(login.login(&req, &ctx));
+            // Until WeChat has the call (bounded: 500 x 10 ms): the exchange is under way.
+            for _ in 0..500 {
+                tokio::select! {
+                    _ = &mut abandoned => panic!("the slow exchange finished"),
+                    () = tokio::time::sleep(Duration::from_millis(10)) => {}
+                }
+                if fx.mock.calls(&req.code) == 1 {
+                    break;
+                }
+            }
+            assert_eq!(
+                login.in_flight.borrow().len(),
+                1,
+                "the exchange is under way"
+            );
+            drop(abandoned);
+            assert_eq!(login.in_flight.borrow().len(), 0, "dropped login {i}");
+        }
+        assert_eq!(fx.mock.total_calls(), 20);
+
+        // Two requests for one code; the first is dropped, the second takes the exchange over and
+        // gets an answer (here WeChat's "code already used", as the first call reached it).
+        let shared = LoginRequest {
+            code: "slow-300.shared".into(),
+            idempotency_key: None,
+        };
+        let mut first = Box::pin(login.login(&shared, &ctx));
+        let mut second = Box::pin(login.login(&shared, &ctx));
+        // Until WeChat has the first call (bounded: 500 x 10 ms), polling both.
+        for _ in 0..500 {
+            tokio::select! {
+                // In this order, so that `first` is the one that starts the exchange.
+                biased;
+                _ = &mut first => panic!("finished too early"),
+                _ = &mut second => panic!("finished too early"),
+                () = tokio::time::sleep(Duration::from_millis(10)) => {}
+            }
+            if fx.mock.calls("slow-300.shared") == 1 {
+                break;
+            }
+        }
+        assert_eq!(
+            fx.mock.calls("slow-300.shared"),
+            1,
+            "the first call reached WeChat"
+        );
+        drop(first);
+        assert_eq!(login.in_flight.borrow().len(), 1, "the second still waits");
+        let answer = second.await;
+        assert!(
+            matches!(&answer, Err(e) if e.errcode == Some(40163)),
+            "{answer:?}"
+        );
+        assert_eq!(login.in_flight.borrow().len(), 0);
     }
 }

@@ -341,11 +341,22 @@ impl WebProcess {
     /// Start `bin --web` with `PORT` set to a free port and `env`, and wait until it accepts
     /// connections (at most 10 s).
     pub async fn start(bin: &Path, env: &[(String, String)]) -> WebProcess {
+        Self::start_with_nofile(bin, env, None).await
+    }
+
+    /// As [`WebProcess::start`]; with `Some(n)`, the child's `RLIMIT_NOFILE` is `n`, soft and hard
+    /// (set with setrlimit(2) between fork and exec), like the 1,024 descriptors of an SCF instance.
+    pub async fn start_with_nofile(
+        bin: &Path,
+        env: &[(String, String)],
+        nofile: Option<u64>,
+    ) -> WebProcess {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
-        let mut child = tokio::process::Command::new(bin)
+        let mut command = tokio::process::Command::new(bin);
+        command
             .arg("--web")
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -354,9 +365,25 @@ impl WebProcess {
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn");
+            .kill_on_drop(true);
+        if let Some(n) = nofile {
+            // SAFETY: the closure runs in the forked child before exec and only calls
+            // setrlimit(2), which is async-signal-safe; it allocates nothing.
+            unsafe {
+                command.pre_exec(move || {
+                    let lim = libc::rlimit {
+                        rlim_cur: n,
+                        rlim_max: n,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::last_os_error())
+                    }
+                });
+            }
+        }
+        let mut child = command.spawn().expect("spawn");
         let logs = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
         let mut pumps = Vec::new();
         for r in [
@@ -420,6 +447,11 @@ impl WebProcess {
         body: &[u8],
     ) -> (u16, std::collections::BTreeMap<String, String>, Vec<u8>) {
         web_request(self.port, method, path, headers, body).await
+    }
+
+    /// The server's process id (`None` once it has been waited for).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
     }
 
     /// Everything logged so far.
@@ -492,6 +524,25 @@ pub async fn web_request(
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
     (status, headers, raw[split + 4..].to_vec())
+}
+
+/// Raise this process's soft `RLIMIT_NOFILE` to its hard limit (a test that holds more than the
+/// usual 1,024 sockets needs it). Returns the new soft limit.
+pub fn raise_own_nofile_limit() -> u64 {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit with a valid pointer to a local struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 0;
+        }
+        lim.rlim_cur = lim.rlim_max;
+        libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+    }
+    lim.rlim_cur
 }
 
 #[cfg(test)]

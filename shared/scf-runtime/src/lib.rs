@@ -67,7 +67,7 @@ pub use logging::init as init_logging;
 pub use response::{IntegratedResponse, IntoReply, Reply};
 pub use runtime_api::RetryPolicy;
 pub use secret::Secret;
-pub use web::WEB_FLAG;
+pub use web::{HEAD_TIMEOUT, WEB_FLAG};
 
 /// Internals for the fuzz targets (`shared/scf-runtime/fuzz`), behind the `fuzzing` feature:
 /// not API.
