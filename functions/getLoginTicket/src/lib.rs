@@ -505,6 +505,8 @@ mod tests {
         let mut first = Box::pin(login.login(&shared, &ctx));
         let mut second = Box::pin(login.login(&shared, &ctx));
         tokio::select! {
+            // In this order, so that `first` is the one that starts the exchange.
+            biased;
             _ = &mut first => panic!("finished too early"),
             _ = &mut second => panic!("finished too early"),
             () = tokio::time::sleep(under_way) => {}
