@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use scf_runtime::FnError;
 
-use crate::LoginResult;
+use crate::login::LoginResult;
 use crate::request::IdempotencyKey;
 
 /// The first result for a code.

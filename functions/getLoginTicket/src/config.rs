@@ -10,7 +10,7 @@ use tracing::info;
 use wxlogin::ticket::{CustomLoginKey, KeyError, TicketError, resolve_env};
 use wxlogin::wechat::{DEFAULT_API_BASE, WeChatClient};
 
-use crate::Login;
+use crate::login::Login;
 
 /// Build the state from `settings`; the key file is looked for in `code_dir`.
 pub(crate) fn build(
@@ -38,7 +38,7 @@ pub(crate) fn build(
     )
     .map_err(|e| Misconfig::new(env_setting(&e), env_problem(&e)).with_detail(e.to_string()))?;
     let wechat = WeChatClient::new(appid, secret, &base)
-        .map_err(|e| Misconfig::new("WECHAT_API_BASE", format!("HTTP client: {e}")))?;
+        .map_err(|e| Misconfig::new("WECHAT_API_BASE", e.to_string()))?;
     info!(
         appid = wechat.appid(),
         env,

@@ -7,7 +7,7 @@ use wxlogin::ticket::{TicketError, TicketOptions, now_ms};
 use wxlogin::wechat::WxError;
 
 use crate::config::env_problem;
-use crate::{Login, LoginResult};
+use crate::login::{Login, LoginResult};
 
 /// `Retry-After` sent with a 45011 (per-minute quota) answer, seconds.
 pub const QUOTA_RETRY_AFTER_SECS: u64 = 60;

@@ -10,77 +10,27 @@
 //! retry that carries the first request's idempotency key. Anyone else gets what WeChat answers
 //! for a used code: 401 `WX_API_ERROR` 40163.
 //!
-//! The WeChat exchange and the ticket: `exchange.rs`. Configuration, read once at init: `config.rs`
+//! The state and the result: `login.rs`. The WeChat exchange and the ticket: `exchange.rs`. Configuration, read once at init: `config.rs`
 //! (a problem makes every call answer `MISCONFIGURED`, naming the setting, never its value).
 
 mod cache;
 mod config;
 mod exchange;
+mod login;
 mod replay;
 mod request;
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::rc::Rc;
 
 use scf_runtime::{Configured, Context, Event, FnError, Settings, configure};
-use serde::Serialize;
-use tokio::sync::OnceCell;
-use wxlogin::ticket::CustomLoginKey;
-use wxlogin::wechat::WeChatClient;
 
 pub use cache::CodeCache;
 pub use exchange::{QUOTA_RETRY_AFTER_SECS, wechat_error};
+pub use login::{Login, LoginResult};
 pub use request::{
     IDEMPOTENCY_KEY_FIELD, IDEMPOTENCY_KEY_HEADER, IdempotencyKey, LoginRequest, MAX_CODE_BYTES,
     MAX_IDEMPOTENCY_KEY_CHARS, MIN_IDEMPOTENCY_KEY_CHARS, request_from,
 };
-
-/// What a successful call returns. `Debug` does not show the ticket.
-#[derive(Clone, PartialEq, Eq, Serialize)]
-pub struct LoginResult {
-    /// `private_key_id/@@/<jwt>`, for `auth.signInWithCustomTicket()`. Lives 10 minutes.
-    pub ticket: String,
-    /// The user's OPENID (also the ticket's uid).
-    pub openid: String,
-    /// UNIONID, present only when WeChat gives it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub unionid: Option<String>,
-}
-
-impl std::fmt::Debug for LoginResult {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoginResult")
-            .field("ticket", &"[redacted]")
-            .field("openid", &self.openid)
-            .field("unionid", &self.unionid)
-            .finish()
-    }
-}
-
-/// Everything built once at init.
-pub struct Login {
-    wechat: WeChatClient,
-    key: CustomLoginKey,
-    env: String,
-    cache: RefCell<CodeCache>,
-    /// Exchanges under way, by code hash: a request for a code that is being exchanged waits
-    /// for that exchange instead of calling jscode2session again (web mode serves concurrently).
-    in_flight: RefCell<HashMap<[u8; 32], Rc<OnceCell<cache::First>>>>,
-}
-
-impl Login {
-    fn new(wechat: WeChatClient, key: CustomLoginKey, env: String) -> Self {
-        Login {
-            wechat,
-            key,
-            env,
-            cache: RefCell::new(CodeCache::default()),
-            in_flight: RefCell::new(HashMap::new()),
-        }
-    }
-}
 
 /// The function's state: ready, or the configuration error every call answers with.
 pub type State = Configured<Login>;

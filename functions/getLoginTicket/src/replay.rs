@@ -18,8 +18,8 @@ use wxlogin::wechat::WxError;
 
 use crate::cache::{self, CodeCache};
 use crate::exchange::wechat_error;
+use crate::login::{Login, LoginResult};
 use crate::request::{IdempotencyKey, LoginRequest};
-use crate::{Login, LoginResult};
 
 /// Where a result came from, for the replay rules.
 enum Origin {

@@ -4,8 +4,8 @@
 //! 1. `event.userInfo {openId, appId}`, which `wx.cloud.callFunction` injects into a callFunction
 //!    event (never read from an HTTP event: its fields are written by the HTTP client);
 //! 2. an `environ` (`KEY=VALUE;...`) or `environment` (JSON object string) header on
-//!    `/runtime/invocation/next`, if the platform sends one (UNCONFIRMED for CustomRuntime, see the
-//!    README).
+//!    `/runtime/invocation/next`, if the platform sends one (UNCONFIRMED for CustomRuntime:
+//!    `docs/platform.md` "Identity channels").
 //!
 //! Identity keys (`WX_OPENID`, `TCB_UUID`, ...) are never taken from the process environment: in a
 //! custom runtime it is fixed at start and shared by every caller.

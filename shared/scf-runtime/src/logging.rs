@@ -1,4 +1,4 @@
-//! Logging setup: `tracing` to stdout, which SCF collects (`scf-runtime.md` §1.3).
+//! Logging setup: `tracing` to stdout, which SCF collects (`docs/platform.md` "Logs").
 //!
 //! - `RUST_LOG` sets the filter (default `info`), e.g. `RUST_LOG=debug` or
 //!   `RUST_LOG=info,wxlogin=debug` (`target=level` pairs; tracing-subscriber's `Targets` syntax,

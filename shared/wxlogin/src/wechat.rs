@@ -1,6 +1,6 @@
 //! WeChat server API client: `GET {WECHAT_API_BASE}/sns/jscode2session` (code2Session).
 //!
-//! Facts (`cloudbase-auth.md` §4.1, developers.weixin.qq.com `auth.code2Session`): query
+//! Facts (`docs/platform.md` "WeChat jscode2session"; WeChat doc `auth.code2Session`): query
 //! `appid, secret, js_code, grant_type=authorization_code`; answer `{openid, session_key,
 //! unionid?}` or `{errcode, errmsg}`; the body may arrive as `text/plain`, so it is read as text
 //! and then parsed as JSON whatever the header says. Only `errcode -1` (system busy) is worth a
@@ -51,32 +51,29 @@ pub struct Session {
 }
 
 /// Why code2Session failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WxError {
     /// Could not get an answer: connection error, timeout, HTTP 5xx, or no time left.
+    #[error("WeChat API unreachable: {0}")]
     Unreachable(String),
     /// WeChat answered with an `errcode` (after the one retry for `-1`).
+    #[error("WeChat API error {errcode}: {errmsg}")]
     Api {
         /// `errcode`, e.g. 40029 (invalid code), 40163 (code used), 40226 (blocked), 45011 (quota), -1 (busy).
         errcode: i64,
-        /// `errmsg` as WeChat sent it.
+        /// `errmsg` as WeChat sent it, cleaned ([`clean_errmsg`]).
         errmsg: String,
     },
-    /// The answer was not usable JSON: HTML, empty, truncated, or no openid and no errcode.
+    /// The answer was not usable: HTML, empty, truncated, no openid and no errcode, a redirect, or
+    /// over [`MAX_ANSWER_BYTES`].
+    #[error("WeChat API answer unusable: {0}")]
     BadResponse(String),
 }
 
-impl std::fmt::Display for WxError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            WxError::Unreachable(m) => write!(f, "WeChat API unreachable: {m}"),
-            WxError::Api { errcode, errmsg } => write!(f, "WeChat API error {errcode}: {errmsg}"),
-            WxError::BadResponse(m) => write!(f, "WeChat API answer unusable: {m}"),
-        }
-    }
-}
-
-impl std::error::Error for WxError {}
+/// The HTTP client could not be built (TLS set-up).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot build the HTTP client: {0}")]
+pub struct ClientError(String);
 
 impl WxError {
     fn retryable(&self) -> bool {
@@ -201,8 +198,8 @@ impl WeChatClient {
     /// module docs).
     ///
     /// # Errors
-    /// When the HTTP client cannot be built (TLS setup).
-    pub fn new(appid: String, secret: Secret, api_base: &str) -> Result<Self, String> {
+    /// [`ClientError`] when the HTTP client cannot be built (TLS set-up).
+    pub fn new(appid: String, secret: Secret, api_base: &str) -> Result<Self, ClientError> {
         let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
             .iter()
             .filter_map(|der| reqwest::Certificate::from_der(der).ok());
@@ -213,7 +210,7 @@ impl WeChatClient {
             .connect_timeout(CONNECT_TIMEOUT)
             .pool_idle_timeout(Duration::from_secs(50))
             .build()
-            .map_err(describe_http_error)?;
+            .map_err(|e| ClientError(describe_http_error(e)))?;
         Ok(WeChatClient {
             http,
             base: api_base.trim_end_matches('/').to_owned(),

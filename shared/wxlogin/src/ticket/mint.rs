@@ -1,0 +1,183 @@
+//! Minting: a ticket's claims, checked in node-sdk's order, and the JWT signed with the key.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, Header};
+use serde::{Deserialize, Serialize};
+
+use super::key::CustomLoginKey;
+use super::{DEFAULT_EXPIRE_AFTER_MS, DEFAULT_REFRESH_MS, TICKET_LIFETIME_MS, TICKET_SEPARATOR};
+
+/// Why a ticket could not be minted. Mirrors node-sdk's `INVALID_PARAM` errors, in its order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TicketError {
+    /// uid fails `^[a-zA-Z0-9_\-#@~=*(){}[\]:.,<>+]{4,32}$` (node-sdk: `Invalid uid: "..."`).
+    #[error("Invalid uid: {:?} (4-32 of a-z A-Z 0-9 _-#@~=*(){{}}[]:.,<>+)", .0.chars().take(40).collect::<String>())]
+    InvalidUid(String),
+    /// No env to put in the ticket (node-sdk: `no env in config`).
+    #[error("no env: set TCB_ENV (or run where SCF_NAMESPACE is set)")]
+    NoEnv,
+    /// The key file has no `env_id` (node-sdk: `当前私钥未包含env_id 信息…`).
+    #[error(
+        "the key file has no env_id; download a current custom-login key from the CloudBase console"
+    )]
+    KeyWithoutEnvId,
+    /// The key belongs to another env (node-sdk: `当前私钥所属环境与 init 指定环境不一致！`).
+    #[error("the key belongs to env {key_env_id:?}, but the ticket is for env {env:?}")]
+    EnvMismatch {
+        /// `env_id` of the key file.
+        key_env_id: String,
+        /// The env the ticket was asked for.
+        env: String,
+    },
+    /// aws-lc or jsonwebtoken failed to sign.
+    #[error("signing failed: {0}")]
+    Signing(String),
+    /// A time (ms) so large that `exp` / `expire` would overflow.
+    #[error("bad time: {0}")]
+    BadTime(String),
+}
+
+/// Check a uid against node-sdk's `checkCustomUserIdRegex`:
+/// `^[a-zA-Z0-9_\-#@~=*(){}[\]:.,<>+]{4,32}$`.
+///
+/// # Errors
+/// [`TicketError::InvalidUid`].
+pub fn validate_uid(uid: &str) -> Result<(), TicketError> {
+    const SPECIAL: &[u8] = b"_-#@~=*(){}[]:.,<>+";
+    let ok = (4..=32).contains(&uid.len())
+        && uid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || SPECIAL.contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(TicketError::InvalidUid(uid.to_owned()))
+    }
+}
+
+/// Resolve the ticket's env as node-sdk does: the configured env (`TCB_ENV`), else the current
+/// env (`SCF_NAMESPACE`), and it must equal the key's `env_id`.
+///
+/// # Errors
+/// [`TicketError::NoEnv`], [`TicketError::KeyWithoutEnvId`], [`TicketError::EnvMismatch`].
+pub fn resolve_env(
+    configured: Option<&str>,
+    current: Option<&str>,
+    key_env_id: Option<&str>,
+) -> Result<String, TicketError> {
+    let env = configured
+        .filter(|e| !e.is_empty())
+        .or(current.filter(|e| !e.is_empty()))
+        .ok_or(TicketError::NoEnv)?;
+    let key_env = key_env_id
+        .filter(|e| !e.is_empty())
+        .ok_or(TicketError::KeyWithoutEnvId)?;
+    if key_env != env {
+        return Err(TicketError::EnvMismatch {
+            key_env_id: key_env.to_owned(),
+            env: env.to_owned(),
+        });
+    }
+    Ok(env.to_owned())
+}
+
+/// The JWT claims of a ticket, in node-sdk's order. All times in **milliseconds**.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketClaims {
+    /// Always `"RS256"` (node-sdk puts `alg` in the payload too).
+    pub alg: String,
+    /// CloudBase env id.
+    pub env: String,
+    /// Issued at, ms since the Unix epoch.
+    pub iat: u64,
+    /// Ticket expiry, ms since the Unix epoch (`iat + 600000`).
+    pub exp: u64,
+    /// CloudBase custom user id.
+    pub uid: String,
+    /// access_token refresh period, a duration in ms.
+    pub refresh: u64,
+    /// access_token expiry, ms since the Unix epoch.
+    pub expire: u64,
+}
+
+/// Options of `createTicket(uid, {refresh, expire})`, both in **milliseconds**.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TicketOptions {
+    /// `refresh` claim (a duration); default [`DEFAULT_REFRESH_MS`].
+    pub refresh_ms: Option<u64>,
+    /// `expire` claim (an absolute time); default `iat +` [`DEFAULT_EXPIRE_AFTER_MS`].
+    pub expire_ms: Option<u64>,
+}
+
+impl CustomLoginKey {
+    /// Mint a ticket for `uid` in `env` at `now_ms` (ms since the Unix epoch).
+    ///
+    /// Checks in node-sdk's order: uid, env present, key has env_id, env matches.
+    ///
+    /// # Errors
+    /// [`TicketError`].
+    pub fn mint(
+        &self,
+        uid: &str,
+        env: &str,
+        now_ms: u64,
+        options: TicketOptions,
+    ) -> Result<String, TicketError> {
+        validate_uid(uid)?;
+        let env = resolve_env(Some(env), None, self.env_id())?;
+        let later = |after: u64| {
+            now_ms.checked_add(after).ok_or_else(|| {
+                TicketError::BadTime(format!("now ({now_ms} ms) + {after} ms overflows"))
+            })
+        };
+        let claims = TicketClaims {
+            alg: "RS256".into(),
+            env,
+            iat: now_ms,
+            exp: later(TICKET_LIFETIME_MS)?,
+            uid: uid.to_owned(),
+            refresh: options.refresh_ms.unwrap_or(DEFAULT_REFRESH_MS),
+            expire: match options.expire_ms {
+                Some(e) => e,
+                None => later(DEFAULT_EXPIRE_AFTER_MS)?,
+            },
+        };
+        let jwt = self.sign_jwt(&claims)?;
+        Ok(format!("{}{TICKET_SEPARATOR}{jwt}", self.private_key_id))
+    }
+
+    /// The JWS compact serialisation `jsonwebtoken::encode` produces, signed with the key parsed
+    /// at load.
+    pub(super) fn sign_jwt(&self, claims: &TicketClaims) -> Result<String, TicketError> {
+        let message = format!(
+            "{}.{}",
+            b64_json(&Header::new(Algorithm::RS256))?,
+            b64_json(claims)?
+        );
+        let sig = match &self.pair {
+            Some(pair) => {
+                let mut sig = vec![0; pair.public_modulus_len()];
+                pair.sign(
+                    &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                    &aws_lc_rs::rand::SystemRandom::new(),
+                    message.as_bytes(),
+                    &mut sig,
+                )
+                .map_err(|e| TicketError::Signing(format!("aws-lc-rs: {e}")))?;
+                sig
+            }
+            None => self
+                .aws_lc
+                .sign_rs256(message.as_bytes())
+                .ok_or_else(|| TicketError::Signing("aws-lc RSA_sign failed".into()))?,
+        };
+        Ok(format!("{message}.{}", URL_SAFE_NO_PAD.encode(sig)))
+    }
+}
+
+/// Serialise to JSON and base64url without padding, as jsonwebtoken's `b64_encode_part`.
+fn b64_json<T: Serialize>(value: &T) -> Result<String, TicketError> {
+    let json = serde_json::to_vec(value).map_err(|e| TicketError::Signing(e.to_string()))?;
+    Ok(URL_SAFE_NO_PAD.encode(json))
+}
