@@ -157,6 +157,8 @@ pub struct Run {
     pub peak_rss_kb: u64,
     /// CPU time (utime+stime, all threads) the server spent during the measured run.
     pub cpu: Duration,
+    /// The kernel's part of [`Run::cpu`] (stime): sockets, epoll, page faults.
+    pub cpu_sys: Duration,
     /// Fraction (0–1) of one core that wrk and this process (the mock) used during the run; near
     /// 1 means the load side, not the server, may have been the limit.
     pub load_side_busy: f64,
@@ -181,6 +183,12 @@ impl Run {
 
 /// Utime+stime of process `pid` (all its threads), from `/proc/<pid>/stat`; `None` when it is gone.
 pub fn proc_cpu(pid: u32) -> Option<Duration> {
+    proc_cpu_split(pid).map(|(user, sys)| user + sys)
+}
+
+/// Utime and stime of process `pid` (all its threads), from `/proc/<pid>/stat`, in clock ticks
+/// (10 ms on Linux) converted to durations; `None` when it is gone.
+pub fn proc_cpu_split(pid: u32) -> Option<(Duration, Duration)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) may hold spaces and parentheses: fields after the last ')'.
     let rest = &stat[stat.rfind(')')? + 1..];
@@ -191,7 +199,10 @@ pub fn proc_cpu(pid: u32) -> Option<Duration> {
     // SAFETY: sysconf has no preconditions.
     let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     let ticks = if ticks > 0 { ticks as f64 } else { 100.0 };
-    Some(Duration::from_secs_f64((utime + stime) as f64 / ticks))
+    Some((
+        Duration::from_secs_f64(utime as f64 / ticks),
+        Duration::from_secs_f64(stime as f64 / ticks),
+    ))
 }
 
 /// CPU time of this process and of its children that have been waited for (getrusage).
@@ -389,10 +400,10 @@ pub async fn run(
             )
             .await?;
         }
-        let cpu_before = proc_cpu(pid).ok_or(format!("{who}: exited"))?;
+        let cpu_before = proc_cpu_split(pid).ok_or(format!("{who}: exited"))?;
         let load_before = rusage_cpu();
         let measured = wrk(port, concurrency, opts.seconds, opts, cores, tag).await?;
-        let cpu_after = proc_cpu(pid).ok_or(format!("{who}: exited during the run"))?;
+        let cpu_after = proc_cpu_split(pid).ok_or(format!("{who}: exited during the run"))?;
         let load_cpu = rusage_cpu().saturating_sub(load_before);
         let duration = Duration::from_micros(measured.duration_us);
         Ok(Run {
@@ -404,7 +415,8 @@ pub async fn run(
             latency_p50: Duration::from_micros(measured.p50_us),
             latency_p99: Duration::from_micros(measured.p99_us),
             peak_rss_kb: proc_status_kb(pid, "VmHWM").unwrap_or(0),
-            cpu: cpu_after.saturating_sub(cpu_before),
+            cpu: (cpu_after.0 + cpu_after.1).saturating_sub(cpu_before.0 + cpu_before.1),
+            cpu_sys: cpu_after.1.saturating_sub(cpu_before.1),
             load_side_busy: if duration.is_zero() {
                 0.0
             } else {
@@ -503,11 +515,9 @@ pub fn report(
         .arg("--version")
         .output()
         .map(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .next()
-                .unwrap_or("")
-                .to_owned()
+            let text = String::from_utf8_lossy(&o.stdout);
+            let first = text.lines().next().unwrap_or("");
+            first.split(" Copyright").next().unwrap_or(first).to_owned()
         })
         .unwrap_or_default();
     let pinning = match cores {
@@ -694,13 +704,15 @@ fn targets(rows: &[Comparison], opts: &LoadOptions, rsa1024_sign_per_s: Option<f
     match (rust.cpu_per_login(), rsa1024_sign_per_s) {
         (Some(cpu), Some(sign)) if sign > 0.0 => {
             let one_sign = Duration::from_secs_f64(1.0 / sign);
+            let sys = rust.cpu_sys.div_f64(rust.requests.max(1) as f64);
             line(
                 Some(cpu <= one_sign * 2),
                 format!(
-                    "CPU time per login at concurrency 64 at most 2× one RSA-1024 signature (openssl speed: {}): {} ({:.2}×)",
+                    "CPU time per login at concurrency 64 at most 2× one RSA-1024 signature (openssl speed: {}): {} ({:.2}×), of which {} in the kernel",
                     ms(one_sign),
                     ms(cpu),
-                    cpu.as_secs_f64() / one_sign.as_secs_f64()
+                    cpu.as_secs_f64() / one_sign.as_secs_f64(),
+                    ms(sys)
                 ),
             );
         }

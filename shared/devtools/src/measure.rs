@@ -14,14 +14,14 @@ pub fn ms(d: Duration) -> String {
     }
 }
 
-/// `ours / theirs` for a report: `2.50×` when at least 1, else `1/N`; `n/a` when either is not
+/// `ours / theirs` for a report: `2.50×` when above 1/2, else `1/N`; `n/a` when either is not
 /// positive.
 pub fn ratio(ours: f64, theirs: f64) -> String {
     if ours <= 0.0 || theirs <= 0.0 {
         return "n/a".into();
     }
     let r = ours / theirs;
-    if r < 1.0 {
+    if r <= 0.5 {
         format!("1/{:.0}", 1.0 / r)
     } else {
         format!("{r:.2}×")
@@ -60,6 +60,8 @@ mod tests {
         assert_eq!(ms(Duration::from_millis(202)), "202 ms");
         assert_eq!(ratio(5.0, 2.0), "2.50×");
         assert_eq!(ratio(1.0, 78.0), "1/78");
+        assert_eq!(ratio(1.0, 2.0), "1/2");
+        assert_eq!(ratio(22.8, 24.9), "0.92×");
         assert_eq!(ratio(0.0, 2.0), "n/a");
     }
 
