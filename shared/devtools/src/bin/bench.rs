@@ -556,6 +556,14 @@ fn machine() -> String {
     )
 }
 
+/// `/proc/loadavg`'s 1, 5 and 15 minute averages: other work on the machine makes every figure
+/// here noisier, so the report says how busy it was.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" / "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
 fn kb(bytes: u64) -> String {
     if bytes >= 1024 * 1024 {
         format!("{:.2} MB", bytes as f64 / 1_000_000.0)
@@ -577,6 +585,7 @@ async fn main() -> ExitCode {
         }
     };
     let started = Instant::now();
+    let load_at_start = loadavg();
     // The mock WeChat and a 1024-bit key (the console's size, used by the functions); a 2048-bit
     // key beside it for minting. All in a temp folder, removed at the end.
     let fx = LoginFixture::new().await;
@@ -674,11 +683,12 @@ async fn main() -> ExitCode {
         "# Benchmarks: Rust bootstraps against Node with the official SDKs\n\n\
          Produced by `{cmd}` on {}; {} cold starts and {} warm invocations per function and runtime, \
          interleaved. The emulator and mock WeChat run on 127.0.0.1 in the same process as the harness.\n\n\
-         Machine:\n{}- {openssl_version}\n\n",
+         Machine:\n{}- {openssl_version}\n- load average (1 / 5 / 15 min) at the start: {load_at_start}; at the end: {}\n\n",
         wxlogin::ticket::format_ms(wxlogin::ticket::now_ms()),
         s.args.cold,
         s.args.warm,
         machine(),
+        loadavg(),
     ));
     r.push_str("Node: `@cloudbase/node-sdk` 3.18.3 and `wx-server-sdk` 4.0.2 (`scripts/bench/node`), each function a long-lived process that loads its SDK at init, on a thin SCF runtime client. Rust: the musl release binaries as shipped. Keys: 1024-bit (the console's size) for the functions.\n\n");
     r.push_str(
