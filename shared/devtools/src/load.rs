@@ -283,9 +283,10 @@ async fn wrk(
         None => tokio::process::Command::new("wrk"),
     };
     // One wrk thread: it keeps 256 connections busy at these rates, and leaves the rest of the
-    // load core to the mock.
+    // load core to the mock. A login unanswered after 10 s counts as an error (wrk's default,
+    // 2 s, is shorter than what Node's p99 reaches at concurrency 256 on a busy machine).
     cmd.args(["-t1", &format!("-c{concurrency}"), &format!("-d{seconds}s")])
-        .args(["--timeout", "5s", "-s"])
+        .args(["--timeout", "10s", "-s"])
         .arg(&opts.wrk_script)
         .arg(format!("http://127.0.0.1:{port}/"))
         .args(["--", tag, &opts.wechat_delay_ms.to_string()])
