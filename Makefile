@@ -26,7 +26,7 @@ help:
 	@echo "make package-web   dist/web/<function>/{scf_bootstrap,<function>} + dist/web/<function>.zip (HTTP functions)"
 	@echo "make check-package-web   the web zips as shipped: unzip, 0755, LF, static, start scf_bootstrap, HTTP answers, SIGTERM, CloudBase packer"
 	@echo "make deploy-web ENV_ID=...   deploy as CloudBase HTTP functions (cloudbaserc.web.json, tcb fn deploy --httpFn)"
-	@echo "make bench     Rust against Node with the official SDKs: cold start, warm latency, RSS, zip, minting (docs/benchmarks.md)"
+	@echo "make bench     Rust against Node with the official SDKs: cold start, warm latency, RSS, zip, minting, web mode under load (docs/benchmarks.md)"
 	@echo "make fuzz [FUZZ_SECONDS=600]   cargo-fuzz every target of shared/wxlogin/fuzz (nightly; not in CI)"
 	@echo "make soak [SOAK_N=100000]   every function, SOAK_N mixed good/bad invocations; RSS must stay flat"
 
@@ -126,16 +126,20 @@ fuzz:
 			-max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 || exit 1; \
 	done
 
-# Rust against the Node reference (scripts/bench/node), same machine, same run; about 3 minutes
-# once built. Writes docs/benchmarks.md. bench-smoke is CI's reduced run (nothing written).
-BENCH_BIN = "$${CARGO_TARGET_DIR:-target}/release/bench" --rust-dir "$${CARGO_TARGET_DIR:-target}/$(MUSL_TARGET)/release" --node-dir scripts/bench/node --dist dist --criterion "$${CARGO_TARGET_DIR:-target}/criterion"
+# Rust against the Node reference (scripts/bench/node), same machine, same run; about 5 minutes
+# once built, 2 of them the load section (getLoginTicket --web against the Node HTTP function
+# under wrk, which scripts/bench/ensure-wrk installs from Debian when missing). Writes
+# docs/benchmarks.md. bench-smoke is CI's reduced run (nothing written).
+BENCH_BIN = "$${CARGO_TARGET_DIR:-target}/release/bench" --rust-dir "$${CARGO_TARGET_DIR:-target}/$(MUSL_TARGET)/release" --node-dir scripts/bench/node --dist dist --criterion "$${CARGO_TARGET_DIR:-target}/criterion" --wrk-script scripts/bench/wrk/login.lua
 bench: package scripts/bench/node/node_modules/.installed
+	scripts/bench/ensure-wrk
 	cargo bench -p wxlogin --bench mint -- mint_
 	CARGO_TARGET_DIR="$${CARGO_TARGET_DIR:-$(CURDIR)/target}/fast-rsa" cargo bench -p wxlogin --bench mint $(FAST_RSA_CONFIG) -- mint_
 	cargo build --release --quiet -p wxlogin-devtools --bin bench
 	$(BENCH_BIN) --criterion-fast-rsa "$${CARGO_TARGET_DIR:-$(CURDIR)/target}/fast-rsa/criterion" --out docs/benchmarks.md
 
 bench-smoke: package scripts/bench/node/node_modules/.installed
+	scripts/bench/ensure-wrk
 	cargo bench -p wxlogin --bench mint -- --quick mint_
 	cargo build --release --quiet -p wxlogin-devtools --bin bench
 	$(BENCH_BIN) --quick

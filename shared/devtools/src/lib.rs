@@ -6,11 +6,13 @@
 //! - [`mock_wechat`]: a local `sns/jscode2session` with documented behaviour per code.
 //! - [`keys`]: dev custom-login key files in the console's format.
 //! - [`events`]: callFunction and HTTP-access event builders.
-//! - [`measure`]: percentiles and `/proc` memory figures for `soak` and `bench`.
+//! - [`measure`]: percentiles, `/proc` memory figures and report formats for `soak` and `bench`.
+//! - [`load`]: `bench`'s load section (getLoginTicket `--web` against a Node HTTP function, wrk).
 
 pub mod emulator;
 pub mod events;
 pub mod keys;
+pub mod load;
 pub mod measure;
 pub mod mock_wechat;
 pub mod testkit;

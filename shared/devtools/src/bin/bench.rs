@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! bench --rust-dir DIR --node-dir DIR [--dist DIR] [--criterion DIR] [--criterion-fast-rsa DIR] [--out FILE]
-//!       [--cold N] [--warm N] [--mint-seconds S] [--quick]
+//!       [--cold N] [--warm N] [--mint-seconds S] [--load-concurrency N,N,..] [--load-seconds S]
+//!       [--wrk-script FILE] [--quick]
 //! ```
 //! - cold start: spawn → the emulator receives the first `/response` (the event is waiting, as on
 //!   SCF), median and p90 over `--cold` starts (default 20) per function and runtime;
@@ -16,12 +17,18 @@
 //!   `--criterion-fast-rsa`, also those of a build with aws-lc at -O2, `make build FAST_RSA=1`),
 //!   node-sdk `createTicket` (`mint.js`), and `openssl speed rsa1024 rsa2048` sign/s.
 //!
-//! - web mode: `getLoginTicket --web`, spawn → first HTTP 200 and warm keep-alive latency.
+//! - web mode: `getLoginTicket --web`, spawn → first HTTP 200 and warm keep-alive latency;
+//! - load: `getLoginTicket --web` against the Node HTTP function (`node-dir/web/getLoginTicket`)
+//!   under wrk at each `--load-concurrency` (default 1,16,64,256) for `--load-seconds` (default
+//!   10) after a 2 s warm-up, each side pinned to a core; logins/s, p50/p99, peak RSS, CPU per
+//!   login, billed GB-s per million logins (see `wxlogin_devtools::load`).
 //!
 //! `--quick` is CI's smoke run: 2 cold starts, 200 warm invocations, 1 s of minting, no
-//! criterion, and nothing is written unless `--out` is given.
+//! criterion, load at concurrency 1 and 64 for 2 s each after 1 s of warm-up, and nothing is
+//! written unless `--out` is given.
 //! Exit status: 0 when every measurement ran (targets missed are reported, not failed),
-//! 1 when a function gave a wrong answer, 2 on bad usage or when a run could not start.
+//! 1 when a function gave a wrong answer (in the load section: any failed login), 2 on bad
+//! usage or when a run could not start.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -30,12 +37,13 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use wxlogin_devtools::emulator::{EmulatorConfig, Outcome, Runner};
 use wxlogin_devtools::events::call_function;
-use wxlogin_devtools::measure::{percentile, proc_status_kb};
+use wxlogin_devtools::load::{self, LoadOptions, ServerCommand};
+use wxlogin_devtools::measure::{ms, percentile, proc_status_kb, ratio};
 use wxlogin_devtools::mock_wechat::openid_for;
 use wxlogin_devtools::testkit::{APPID, ENV, LoginFixture};
 
 const FUNCTIONS: &[&str] = &["getLoginTicket", "getUserInfo", "test"];
-const USAGE: &str = "usage: bench --rust-dir DIR --node-dir DIR [--dist DIR] [--criterion DIR] [--criterion-fast-rsa DIR] [--out FILE] [--cold N] [--warm N] [--mint-seconds S] [--quick]";
+const USAGE: &str = "usage: bench --rust-dir DIR --node-dir DIR [--dist DIR] [--criterion DIR] [--criterion-fast-rsa DIR] [--out FILE] [--cold N] [--warm N] [--mint-seconds S] [--load-concurrency N,N,..] [--load-seconds S] [--wrk-script FILE] [--quick]";
 
 struct Args {
     rust_dir: PathBuf,
@@ -47,6 +55,7 @@ struct Args {
     cold: usize,
     warm: usize,
     mint_seconds: f64,
+    load: LoadOptions,
     quick: bool,
 }
 
@@ -61,6 +70,13 @@ fn parse_args() -> Result<Args, String> {
         cold: 20,
         warm: 10_000,
         mint_seconds: 3.0,
+        load: LoadOptions {
+            concurrency: vec![1, 16, 64, 256],
+            seconds: 10,
+            warmup_seconds: 2,
+            wechat_delay_ms: 20,
+            wrk_script: PathBuf::from("scripts/bench/wrk/login.lua"),
+        },
         quick: false,
     };
     let mut it = std::env::args().skip(1);
@@ -80,11 +96,29 @@ fn parse_args() -> Result<Args, String> {
                     .parse()
                     .map_err(|_| "--mint-seconds: not a number")?
             }
+            "--load-concurrency" => {
+                a.load.concurrency = value()?
+                    .split(',')
+                    .map(|c| c.trim().parse::<usize>().ok().filter(|&c| c > 0))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or("--load-concurrency: a comma-separated list of numbers from 1")?
+            }
+            "--load-seconds" => {
+                a.load.seconds = value()?
+                    .parse()
+                    .ok()
+                    .filter(|&s| s > 0)
+                    .ok_or("--load-seconds: a whole number of seconds from 1")?
+            }
+            "--wrk-script" => a.load.wrk_script = value()?.into(),
             "--quick" => {
                 a.quick = true;
                 a.cold = 2;
                 a.warm = 200;
                 a.mint_seconds = 1.0;
+                a.load.concurrency = vec![1, 64];
+                a.load.seconds = 2;
+                a.load.warmup_seconds = 1;
             }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other}")),
@@ -193,29 +227,6 @@ fn check(function: &str, lang: Lang, o: &Outcome) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("{} {function}: unexpected answer {v}", lang.name()))
-    }
-}
-
-fn ms(d: Duration) -> String {
-    let m = d.as_secs_f64() * 1000.0;
-    if m >= 100.0 {
-        format!("{m:.0} ms")
-    } else if m >= 1.0 {
-        format!("{m:.1} ms")
-    } else {
-        format!("{:.0} µs", m * 1000.0)
-    }
-}
-
-fn ratio(rust: f64, node: f64) -> String {
-    if rust <= 0.0 || node <= 0.0 {
-        return "n/a".into();
-    }
-    let r = rust / node;
-    if r < 1.0 {
-        format!("1/{:.0}", 1.0 / r)
-    } else {
-        format!("{r:.2}×")
     }
 }
 
@@ -419,6 +430,31 @@ async fn web_mode(s: &Setup) -> Result<(Vec<Duration>, Vec<Duration>, u64), Stri
     Ok((cold, warm, rss))
 }
 
+/// The two servers of the load section: our web mode and the Node HTTP function, with the
+/// functions' settings (the load section gives each run its own mock WeChat and port).
+fn load_servers(s: &Setup) -> [ServerCommand; 2] {
+    [
+        ServerCommand {
+            label: "Rust",
+            program: s.args.rust_dir.join("getLoginTicket"),
+            args: vec!["--web".into()],
+            env: s.env.clone(),
+        },
+        ServerCommand {
+            label: "Node",
+            program: "node".into(),
+            args: vec![
+                s.args
+                    .node_dir
+                    .join("web/getLoginTicket/index.js")
+                    .display()
+                    .to_string(),
+            ],
+            env: s.env.clone(),
+        },
+    ]
+}
+
 fn node_zip_bytes(node_dir: &Path, function: &str) -> Option<u64> {
     let out =
         std::env::temp_dir().join(format!("bench-node-{function}-{}.zip", std::process::id()));
@@ -520,6 +556,14 @@ fn machine() -> String {
     )
 }
 
+/// `/proc/loadavg`'s 1, 5 and 15 minute averages: other work on the machine makes every figure
+/// here noisier, so the report says how busy it was.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" / "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
 fn kb(bytes: u64) -> String {
     if bytes >= 1024 * 1024 {
         format!("{:.2} MB", bytes as f64 / 1_000_000.0)
@@ -541,6 +585,7 @@ async fn main() -> ExitCode {
         }
     };
     let started = Instant::now();
+    let load_at_start = loadavg();
     // The mock WeChat and a 1024-bit key (the console's size, used by the functions); a 2048-bit
     // key beside it for minting. All in a temp folder, removed at the end.
     let fx = LoginFixture::new().await;
@@ -597,6 +642,18 @@ async fn main() -> ExitCode {
         }
     };
 
+    eprintln!("bench: load (getLoginTicket --web against the Node HTTP function, wrk)");
+    let cores = load::pick_cores();
+    let [rust_web, node_web] = load_servers(&s);
+    let load_rows = match load::run_all(&rust_web, &node_web, &s.args.load, cores, &fx.secret).await
+    {
+        Ok(rows) => rows,
+        Err(e) => {
+            eprintln!("bench: load: {e}");
+            return ExitCode::from(2);
+        }
+    };
+
     eprintln!("bench: ticket minting");
     let ours = [
         criterion_ns(&s.args.criterion, "mint_1024").map(|ns| 1e9 / ns),
@@ -626,11 +683,12 @@ async fn main() -> ExitCode {
         "# Benchmarks: Rust bootstraps against Node with the official SDKs\n\n\
          Produced by `{cmd}` on {}; {} cold starts and {} warm invocations per function and runtime, \
          interleaved. The emulator and mock WeChat run on 127.0.0.1 in the same process as the harness.\n\n\
-         Machine:\n{}- {openssl_version}\n\n",
+         Machine:\n{}- {openssl_version}\n- load average (1 / 5 / 15 min) at the start: {load_at_start}; at the end: {}\n\n",
         wxlogin::ticket::format_ms(wxlogin::ticket::now_ms()),
         s.args.cold,
         s.args.warm,
         machine(),
+        loadavg(),
     ));
     r.push_str("Node: `@cloudbase/node-sdk` 3.18.3 and `wx-server-sdk` 4.0.2 (`scripts/bench/node`), each function a long-lived process that loads its SDK at init, on a thin SCF runtime client. Rust: the musl release binaries as shipped. Keys: 1024-bit (the console's size) for the functions.\n\n");
     r.push_str(
@@ -694,6 +752,8 @@ async fn main() -> ExitCode {
         ms(percentile(&web.1, 0.99)),
         web.2 as f64 / 1024.0
     ));
+    let (load_report, load_valid) = load::report(&load_rows, &s.args.load, cores, openssl[0]);
+    r.push_str(&load_report);
     r.push_str("\n## Ticket minting, one process, tickets per second\n\n| key | Rust (criterion) | node-sdk createTicket | openssl speed (sign/s) | Rust/openssl | Rust/Node |\n|---|---|---|---|---|---|\n");
     for (i, bits) in [1024, 2048].into_iter().enumerate() {
         let f = |v: Option<f64>| v.map(|x| format!("{x:.0}")).unwrap_or_else(|| "n/a".into());
@@ -790,6 +850,10 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
         eprintln!("bench: wrote {}", out.display());
+    }
+    if !load_valid {
+        eprintln!("bench: some logins failed under load (see the load table)");
+        return ExitCode::from(1);
     }
     ExitCode::SUCCESS
 }
