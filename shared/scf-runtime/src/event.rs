@@ -253,11 +253,12 @@ impl HttpEvent {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 
-    fn http(body: Option<&str>, b64: bool, ct: Option<&str>) -> HttpEvent {
+    /// An HTTP access event with this body, base64 flag and content type (also for `input.rs`).
+    pub(crate) fn http(body: Option<&str>, b64: bool, ct: Option<&str>) -> HttpEvent {
         let mut headers = json!({"host": "x"});
         if let Some(ct) = ct {
             headers["Content-Type"] = json!(ct);

@@ -271,21 +271,9 @@ fn classify(e: &serde_json::Error) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::tests::http;
     use serde_json::json;
 
-    fn http(body: Option<&str>, b64: bool, ct: Option<&str>) -> HttpEvent {
-        let mut headers = json!({"host": "x"});
-        if let Some(ct) = ct {
-            headers["Content-Type"] = json!(ct);
-        }
-        let (Event::Http(h), None) = Event::classify(json!({
-            "httpMethod": "post", "path": "/login", "headers": headers,
-            "body": body, "isBase64Encoded": b64, "requestContext": {"envId": "e"}
-        })) else {
-            panic!("not http")
-        };
-        h
-    }
     #[test]
     fn body_data_reads_bodies_as_people_send_them() {
         #[derive(Debug, serde::Deserialize, PartialEq)]
