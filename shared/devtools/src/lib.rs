@@ -9,6 +9,7 @@
 //! - [`measure`]: percentiles, `/proc` memory figures and report formats for `soak` and `bench`.
 //! - [`load`]: `bench`'s load section (getLoginTicket `--web` against a Node HTTP function, wrk).
 
+pub mod bench;
 pub mod emulator;
 pub mod events;
 pub mod keys;

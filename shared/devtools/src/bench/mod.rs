@@ -1,0 +1,216 @@
+//! The benchmark behind `make bench`: our Rust functions against the same functions in Node with the official SDKs,
+//! on this machine, in one run, interleaved. Prints a markdown report and writes it to `--out`.
+//!
+//! Files: `setup.rs` (paths, keys, figures), `functions.rs` (cold and warm, Rust against Node),
+//! `web.rs` (web mode), `crate::load` (the load section), `mint.rs` (ticket minting),
+//! `report.rs` (the markdown report and its targets), `machine.rs`.
+//!
+//! - cold start: spawn → the emulator receives the first `/response` (the event is waiting, as on
+//!   SCF), median and p90 over `--cold` starts (default 20) per function and runtime;
+//! - warm latency: `--warm` (default 10,000) sequential invocations per function through the
+//!   emulator, p50 and p99; Rust and Node alternate in blocks of 500;
+//! - peak RSS: `VmHWM` of the function process after the warm run;
+//! - package size: `dist/<function>.zip` for Rust, a `zip -9` of the Node function with its
+//!   `node_modules`;
+//! - ticket minting: criterion's estimates (`target/criterion/mint_*`; with
+//!   `--criterion-fast-rsa`, also those of a build with aws-lc at -O2, `make build FAST_RSA=1`),
+//!   node-sdk `createTicket` (`mint.js`), and `openssl speed rsa1024 rsa2048` sign/s.
+//!
+//! - web mode: `getLoginTicket --web`, spawn → first HTTP 200 and warm keep-alive latency;
+//! - load: `getLoginTicket --web` against the Node HTTP function (`node-dir/web/getLoginTicket`)
+//!   under wrk at each `--load-concurrency` (default 1,16,64,256) for `--load-seconds` (default
+//!   10) after a 2 s warm-up, each side pinned to a core; logins/s, p50/p99, peak RSS, CPU per
+//!   login, billed GB-s per million logins (see `wxlogin_devtools::load`).
+//!
+//! `--quick` is CI's smoke run: 2 cold starts, 200 warm invocations, 1 s of minting, no
+//! criterion, load at concurrency 1 and 64 for 2 s each after 1 s of warm-up, and nothing is
+//! written unless `--out` is given.
+//! Exit status: 0 when every measurement ran (targets missed are reported, not failed),
+//! 1 when a function gave a wrong answer (in the load section: any failed login), 2 on bad
+//! usage or when a run could not start.
+
+mod functions;
+mod machine;
+mod mint;
+mod report;
+mod setup;
+mod web;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use crate::load::{self, LoadOptions};
+use crate::testkit::{ENV, LoginFixture};
+use setup::{Figures, Setup};
+
+/// The functions compared against a Node reference (`scripts/bench/node/functions/<name>`).
+pub const FUNCTIONS: &[&str] = &["getLoginTicket", "getUserInfo", "test"];
+
+/// `bench`'s arguments.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(
+    name = "bench",
+    about = "Our Rust functions against the same functions in Node with the official SDKs (make bench)",
+    after_help = "Run it through `make bench` (or `make bench-smoke`): it builds the musl binaries, the zips, the criterion estimates and the Node side first."
+)]
+pub struct Args {
+    /// Folder of the Rust function binaries (the musl release build).
+    #[arg(long, value_name = "DIR")]
+    pub rust_dir: PathBuf,
+    /// Folder of the Node reference functions (scripts/bench/node).
+    #[arg(long, value_name = "DIR")]
+    pub node_dir: PathBuf,
+    /// Folder of the packaged zips.
+    #[arg(long, value_name = "DIR", default_value = "dist")]
+    pub dist: PathBuf,
+    /// criterion's output folder.
+    #[arg(long, value_name = "DIR", default_value = "target/criterion")]
+    pub criterion: PathBuf,
+    /// criterion's output of a FAST_RSA=1 build, for the -O2 rows.
+    #[arg(long, value_name = "DIR")]
+    pub criterion_fast_rsa: Option<PathBuf>,
+    /// Where to write the report (docs/benchmarks.md).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Cold starts per function and language.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+    pub cold: u64,
+    /// Warm invocations per function and language.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub warm: u64,
+    /// Seconds of minting for node-sdk and openssl.
+    #[arg(long, default_value_t = 3.0)]
+    pub mint_seconds: f64,
+    /// Load concurrencies, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,16,64,256", value_parser = clap::value_parser!(u64).range(1..))]
+    pub load_concurrency: Vec<u64>,
+    /// Seconds measured per load run (after the warm-up).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub load_seconds: u64,
+    /// wrk's Lua script for the load section.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "scripts/bench/wrk/login.lua"
+    )]
+    pub wrk_script: PathBuf,
+    /// CI's smoke run: 2 cold starts, 200 warm invocations, 1 s of minting, no criterion, load at
+    /// concurrency 1 and 64 for 2 s each after 1 s of warm-up.
+    #[arg(long)]
+    pub quick: bool,
+}
+
+impl Args {
+    /// The run's sizes, `--quick` applied.
+    fn sizes(&self) -> (usize, usize, f64, LoadOptions) {
+        let mut load = LoadOptions {
+            concurrency: self.load_concurrency.iter().map(|&c| c as usize).collect(),
+            seconds: self.load_seconds,
+            warmup_seconds: 2,
+            wechat_delay_ms: 20,
+            wrk_script: self.wrk_script.clone(),
+        };
+        if self.quick {
+            load.concurrency = vec![1, 64];
+            load.seconds = 2;
+            load.warmup_seconds = 1;
+            return (2, 200, 1.0, load);
+        }
+        (
+            self.cold as usize,
+            self.warm as usize,
+            self.mint_seconds,
+            load,
+        )
+    }
+}
+
+/// Run the whole benchmark; the exit code: 0 when every measurement ran (missed targets are
+/// reported, not failed), 1 when a function gave a wrong answer (under load: any failed login),
+/// 2 when a run could not start or the report could not be written.
+pub async fn run(args: Args) -> ExitCode {
+    let started = Instant::now();
+    let load_at_start = machine::loadavg();
+    // The mock WeChat and a 1024-bit key (the console's size, used by the functions); a 2048-bit
+    // key beside it for minting. All in a temp folder, removed at the end.
+    let fx = LoginFixture::new().await;
+    let key_2048 = fx.dir().join("key-2048.json");
+    let made = crate::keys::generate(2048, ENV)
+        .and_then(|k| crate::keys::write_key_file(&key_2048, &k).map_err(|e| e.to_string()));
+    if let Err(e) = made {
+        eprintln!("bench: key: {e}");
+        return ExitCode::from(2);
+    }
+    let mut env = fx.env();
+    // Both sides log at their defaults minus per-invocation info lines.
+    env.push(("RUST_LOG".into(), "warn".into()));
+    let (cold, warm, mint_seconds, load_options) = args.sizes();
+    let s = Setup {
+        args,
+        cold,
+        warm,
+        mint_seconds,
+        env,
+        key_1024: fx.key_path.clone(),
+        key_2048,
+    };
+    let mut all: Vec<(&str, [Figures; 2])> = Vec::new();
+    for function in FUNCTIONS {
+        match functions::measure(&s, function).await {
+            Ok(figs) => all.push((function, figs)),
+            Err(e) => {
+                eprintln!("bench: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
+    eprintln!("bench: web mode (getLoginTicket --web)");
+    let web = match web::web_mode(&s).await {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("bench: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    eprintln!("bench: load (getLoginTicket --web against the Node HTTP function, wrk)");
+    let cores = load::pick_cores();
+    let [rust_web, node_web] = web::load_servers(&s);
+    let load_rows =
+        match load::run_all(&rust_web, &node_web, &load_options, cores, &fx.secret).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                eprintln!("bench: load: {e}");
+                return ExitCode::from(2);
+            }
+        };
+    eprintln!("bench: ticket minting");
+    let minting = mint::measure(&s);
+    let (text, load_valid) = report::write(&report::Inputs {
+        s: &s,
+        all: &all,
+        web: &web,
+        load_rows: &load_rows,
+        load_options: &load_options,
+        cores,
+        minting: &minting,
+        load_at_start: &load_at_start,
+        started,
+    });
+    print!("{text}");
+    if let Some(out) = &s.args.out {
+        if let Some(parent) = out.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        if let Err(e) = std::fs::write(out, &text) {
+            eprintln!("bench: cannot write {}: {e}", out.display());
+            return ExitCode::from(2);
+        }
+        eprintln!("bench: wrote {}", out.display());
+    }
+    if !load_valid {
+        eprintln!("bench: some logins failed under load (see the load table)");
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}
