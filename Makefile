@@ -2,7 +2,9 @@
 # `make invoke` and `make test` are the two commands a fresh clone needs (see README.md).
 
 SHELL := /bin/bash
-FUNCTIONS := getLoginTicket getUserInfo test
+# The functions, from cloudbaserc.json (scripts/functions; it needs Node.js). Recursive (=), so
+# that only the targets that use it run the script, and an empty list stops them here.
+FUNCTIONS = $(or $(shell scripts/functions),$(error scripts/functions listed no function: see its message above))
 MUSL_TARGET := x86_64-unknown-linux-musl
 FN ?= getLoginTicket
 # getLoginTicket needs a code; the local mock accepts any (see README "Local mock").
@@ -13,10 +15,10 @@ EVENT ?= {}
 endif
 ARGS ?=
 
-.PHONY: package-web check-package-web deploy-web bench bench-smoke soak invoke test fmt-check clippy unit compat deploy-check supply-chain audit build package check-package deploy help fuzz
+.PHONY: package-web check-package-web deploy-web bench bench-smoke soak invoke test fmt-check clippy unit compat deploy-check docs-check supply-chain audit build package check-package deploy help fuzz
 
 help:
-	@echo "make invoke [FN=getLoginTicket|getUserInfo|test] [EVENT='{...}'] [ARGS='--http POST /login']"
+	@echo "make invoke [FN=$(subst $(eval) ,|,$(strip $(FUNCTIONS)))] [EVENT='{...}'] [ARGS='--http POST /login']"
 	@echo "make test      format check, clippy -D warnings, all tests, Node SDK compatibility check, licenses/bans/sources"
 	@echo "make audit     RustSec advisories too (needs github.com for the advisory database; REQUIRE=1 fails if it can't be fetched)"
 	@echo "make build     static $(MUSL_TARGET) release binaries (needs musl-tools)"
@@ -33,7 +35,7 @@ help:
 invoke:
 	@scripts/invoke $(FN) '$(EVENT)' $(ARGS)
 
-test: fmt-check clippy unit compat deploy-check supply-chain
+test: fmt-check clippy unit compat deploy-check docs-check supply-chain
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -56,6 +58,10 @@ scripts/compat/node_modules/.installed: scripts/compat/package.json scripts/comp
 # scripts/deploy's decisions, against a stub CLI (no network).
 deploy-check:
 	scripts/test-deploy
+
+# The docs' own check: links resolve, nothing points outside the repository, README length.
+docs-check:
+	scripts/check-docs
 
 # Licenses, bans, sources against deny.toml (cargo-deny; installed once from crates.io, ~3 min).
 supply-chain:
