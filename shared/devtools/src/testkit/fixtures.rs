@@ -98,6 +98,14 @@ impl LoginFixture {
     pub fn pem_lines(&self) -> Vec<String> {
         pem_body_lines(&self.key_json)
     }
+
+    /// The private key's first PEM body line (to look for in logs).
+    pub fn pem_fragment(&self) -> String {
+        self.pem_lines()
+            .into_iter()
+            .next()
+            .expect("the key file has a PEM body")
+    }
 }
 
 /// Start `bootstrap` with `env` on a fresh emulator (time limit `time_limit_ms`).
