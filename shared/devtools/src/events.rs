@@ -1,5 +1,5 @@
-//! Event builders: the shapes SCF delivers (`scf-runtime.md` §3), and the rule `scripts/invoke`
-//! uses to tell them apart.
+//! Event builders: the shapes SCF delivers (docs/platform.md, "Events"), and the rule
+//! `scripts/invoke` uses to tell them apart.
 //!
 //! Only a `wx.cloud.callFunction` event carries the platform's `userInfo`. A timer, COS, CMQ,
 //! CKafka, API-gateway or HTTP-access event never does, so the local tools must not add one: the

@@ -29,35 +29,66 @@ pub fn random_key_id() -> String {
     )
 }
 
-/// Generate a key file's JSON text for `env_id` with a `bits`-bit RSA key.
+/// Why a key file could not be made or written.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// The requested size is outside what CloudBase and the tools accept.
+    #[error("--bits must be between {MIN_BITS} and {MAX_BITS}")]
+    Bits(usize),
+    /// RSA key generation or encoding failed.
+    #[error("RSA key: {0}")]
+    Rsa(#[from] rsa::Error),
+    /// PKCS#1 PEM encoding failed.
+    #[error("PEM encoding: {0}")]
+    Pem(#[from] rsa::pkcs1::Error),
+    /// EC key generation or encoding failed (aws-lc gives no detail).
+    #[error("EC key: {0}")]
+    Ec(String),
+    /// The key file's JSON could not be written.
+    #[error("key file JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The file or its folder could not be written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or folder.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// A key file's JSON text for `env_id` with a new `bits`-bit RSA key.
 ///
 /// # Errors
-/// A message when `bits` is outside 1024..=4096 or generation fails.
-pub fn generate(bits: usize, env_id: &str) -> Result<String, String> {
+/// [`KeyError::Bits`] when `bits` is outside 1024..=4096; [`KeyError::Rsa`] or [`KeyError::Pem`]
+/// when generation fails.
+pub fn new_key_file(bits: usize, env_id: &str) -> Result<String, KeyError> {
     if !(MIN_BITS..=MAX_BITS).contains(&bits) {
-        return Err(format!("--bits must be between {MIN_BITS} and {MAX_BITS}"));
+        return Err(KeyError::Bits(bits));
     }
-    let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), bits).map_err(|e| e.to_string())?;
-    let pem = key
-        .to_pkcs1_pem(rsa::pkcs8::LineEnding::LF)
-        .map_err(|e| e.to_string())?;
+    let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), bits)?;
+    let pem = key.to_pkcs1_pem(rsa::pkcs8::LineEnding::LF)?;
     let json = serde_json::json!({
         "private_key_id": random_key_id(),
         "private_key": pem.as_str(),
         "env_id": env_id,
     });
-    serde_json::to_string_pretty(&json).map_err(|e| e.to_string())
+    Ok(serde_json::to_string_pretty(&json)?)
 }
 
-/// Write a key file with mode 0600.
+/// Write a key file with mode 0600, creating its folder.
 ///
 /// # Errors
-/// I/O errors as text.
-pub fn write_key_file(path: &std::path::Path, json: &str) -> Result<(), String> {
+/// [`KeyError::Io`] naming the file or folder.
+pub fn write_key_file(path: &std::path::Path, json: &str) -> Result<(), KeyError> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
+    let io = |p: &std::path::Path| {
+        let path = p.to_owned();
+        move |source| KeyError::Io { path, source }
+    };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
     }
     let mut f = std::fs::OpenOptions::new()
         .write(true)
@@ -65,16 +96,15 @@ pub fn write_key_file(path: &std::path::Path, json: &str) -> Result<(), String> 
         .truncate(true)
         .mode(0o600)
         .open(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    f.write_all(json.as_bytes())
-        .map_err(|e| format!("{}: {e}", path.display()))
+        .map_err(io(path))?;
+    f.write_all(json.as_bytes()).map_err(io(path))
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn generated_keys_load_and_mint() {
-        let json = super::generate(1024, "dev-env").unwrap();
+        let json = super::new_key_file(1024, "dev-env").unwrap();
         let key = wxlogin::ticket::CustomLoginKey::from_json(&json).unwrap();
         assert_eq!((key.bits(), key.env_id()), (1024, Some("dev-env")));
         assert_eq!(key.private_key_id().len(), 36);
@@ -82,7 +112,10 @@ mod tests {
             .mint("user_0001", "dev-env", 1, Default::default())
             .unwrap();
         assert!(key.inspect(&t, 2).ok());
-        assert!(super::generate(512, "e").is_err());
+        assert!(matches!(
+            super::new_key_file(512, "e"),
+            Err(super::KeyError::Bits(512))
+        ));
     }
 }
 
@@ -118,8 +151,8 @@ pub fn pem(label: &str, headers: &str, der: &[u8]) -> String {
 /// A key file (the console's JSON) for `env_id` whose `private_key` is a [`RefusedKey`].
 ///
 /// # Errors
-/// A message when generation fails.
-pub fn refused_key_file(kind: RefusedKey, env_id: &str) -> Result<String, String> {
+/// [`KeyError`] when generation fails.
+pub fn refused_key_file(kind: RefusedKey, env_id: &str) -> Result<String, KeyError> {
     use aws_lc_rs::encoding::AsDer as _;
     use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
     let rng = aws_lc_rs::rand::SystemRandom::new();
@@ -130,19 +163,19 @@ pub fn refused_key_file(kind: RefusedKey, env_id: &str) -> Result<String, String
     };
     let ec = || {
         let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng)
-            .map_err(|e| format!("EC keygen: {e}"))?;
-        Ok::<_, String>(doc.as_ref().to_vec())
+            .map_err(|e| KeyError::Ec(format!("keygen: {e}")))?;
+        Ok::<_, KeyError>(doc.as_ref().to_vec())
     };
     let private_key = match kind {
         RefusedKey::EcPkcs8 => pem("PRIVATE KEY", "", &ec()?),
         RefusedKey::EcSec1 => {
             let pkcs8 = ec()?;
             let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &pkcs8)
-                .map_err(|e| format!("EC key: {e}"))?;
+                .map_err(|e| KeyError::Ec(e.to_string()))?;
             let der = pair
                 .private_key()
                 .as_der()
-                .map_err(|e| format!("EC key: {e}"))?;
+                .map_err(|e| KeyError::Ec(e.to_string()))?;
             pem("EC PRIVATE KEY", "", der.as_ref())
         }
         RefusedKey::EncryptedPkcs8 => pem("ENCRYPTED PRIVATE KEY", "", &random(640)),
@@ -152,11 +185,8 @@ pub fn refused_key_file(kind: RefusedKey, env_id: &str) -> Result<String, String
             &random(608),
         ),
         RefusedKey::Rsa512 => {
-            let key =
-                rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 512).map_err(|e| e.to_string())?;
-            key.to_pkcs1_pem(rsa::pkcs8::LineEnding::LF)
-                .map_err(|e| e.to_string())?
-                .to_string()
+            let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 512)?;
+            key.to_pkcs1_pem(rsa::pkcs8::LineEnding::LF)?.to_string()
         }
     };
     Ok(serde_json::json!({

@@ -3,19 +3,27 @@
 //! - [`emulator`]: an SCF runtime-API emulator (`/runtime/init/ready`, `/runtime/invocation/next`,
 //!   `/response`, `/error`) plus a process runner that starts a real `bootstrap` against it,
 //!   modelled on cargo-lambda's `watch`/`invoke`.
+//! - [`functions`]: the function list, read from `cloudbaserc.json` (the single source of truth).
 //! - [`mock_wechat`]: a local `sns/jscode2session` with documented behaviour per code.
 //! - [`keys`]: dev custom-login key files in the console's format.
 //! - [`events`]: callFunction and HTTP-access event builders.
 //! - [`measure`]: percentiles, `/proc` memory figures and report formats for `soak` and `bench`.
-//! - [`load`]: `bench`'s load section (getLoginTicket `--web` against a Node HTTP function, wrk).
+//! - [`bench`]: `make bench`; [`load`]: its load section (getLoginTicket `--web` against a Node
+//!   HTTP function, wrk).
+//! - [`functions`]: the function list (`cloudbaserc.json`).
+//! - [`http`]: the one HTTP client of the tools and tests; [`process`]: child logs and SIGTERM.
+//! - [`testkit`]: fixtures, the leak check and web-mode processes for the integration tests.
 
 pub mod bench;
 pub mod emulator;
 pub mod events;
+pub mod functions;
+pub mod http;
 pub mod keys;
 pub mod load;
 pub mod measure;
 pub mod mock_wechat;
+pub mod process;
 pub mod testkit;
 
 /// The workspace root (where `Cargo.toml` of the workspace is).

@@ -3,7 +3,7 @@
 //! Answers are `text/plain` JSON, like the real API. It checks `appid`, `secret` and
 //! `grant_type`, and behaves like WeChat for a code used twice: the second use answers 40163.
 //!
-//! Behaviour by code (documented in the README):
+//! Behaviour by code (documented in docs/emulator.md, "Local mock"):
 //!
 //! | code | answer |
 //! |---|---|

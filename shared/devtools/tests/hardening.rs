@@ -5,7 +5,11 @@
 //! appears in any response or log line, and that no ticket appears in a log line.
 //! `no_secret_leaks_on_any_path` runs every section with one set of sentinels.
 //!
-//! The README's "Failure behaviour" table is built from these rows.
+//! The sections' generic rows (bad input every function must survive, runtime-API faults, forged
+//! identity) run for every function in `cloudbaserc.json` ([`FunctionList`]), so a new function
+//! is covered with no edit here; rows about one function's own contract name that function.
+//!
+//! docs/failure-behaviour.md's table is built from these rows.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -14,6 +18,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 use wxlogin_devtools::emulator::{Outcome, Runner};
 use wxlogin_devtools::events::{call_function, http_access};
+use wxlogin_devtools::functions::FunctionList;
 use wxlogin_devtools::keys::{RefusedKey, refused_key_file};
 use wxlogin_devtools::measure::proc_status_kb;
 use wxlogin_devtools::mock_wechat::openid_for;
@@ -24,6 +29,16 @@ use wxlogin_devtools::testkit::{
 
 /// Exec timeout of every emulated invocation here, ms.
 const LIMIT_MS: u64 = 2000;
+
+/// Every function in `cloudbaserc.json`, for the generic rows.
+fn functions() -> Vec<String> {
+    let list = FunctionList::load().unwrap_or_else(|e| panic!("{e}"));
+    list.names().into_iter().map(str::to_owned).collect()
+}
+
+/// The functions whose contract is "no verified caller, no answer" (`UNAUTHENTICATED`), with
+/// rows of their own in the forgery section.
+const IDENTITY_FUNCTIONS: &[&str] = &["getUserInfo", "test"];
 
 fn login_bin() -> PathBuf {
     function_bin("getLoginTicket")
@@ -335,6 +350,34 @@ async fn upstream_faults_answer_before_the_deadline_and_the_next_call_works() {
 // ---------------------------------------------------------------------------------------------
 // Runtime API faults
 
+/// A runtime-API fault: `(what, /next headers, event, errorCode)`.
+type RuntimeFault = (&'static str, Vec<(String, String)>, Vec<u8>, &'static str);
+
+/// Faults in what the runtime API delivers, which the runtime (not the function) answers with an
+/// invocation error.
+fn runtime_faults() -> [RuntimeFault; 3] {
+    [
+        (
+            "no request_id",
+            vec![("request_id".to_owned(), String::new())],
+            b"{}".to_vec(),
+            "MISSING_HEADER",
+        ),
+        (
+            "bad time_limit_in_ms",
+            vec![("time_limit_in_ms".to_owned(), "soon".to_owned())],
+            b"{}".to_vec(),
+            "BAD_HEADER",
+        ),
+        (
+            "event not JSON",
+            vec![],
+            b"{not json".to_vec(),
+            "EVENT_NOT_JSON",
+        ),
+    ]
+}
+
 async fn runtime_api_faults(s: &Sentinels) -> Transcript {
     let fx = LoginFixture::with_sentinels(s).await;
     let mut t = Transcript {
@@ -351,26 +394,7 @@ async fn runtime_api_faults(s: &Sentinels) -> Transcript {
     assert_eq!(rt.emulator.injected_failures_served(), 3);
 
     // No request_id, or an event that is not JSON: an invocation error, and the loop goes on.
-    for (what, event, headers, code) in [
-        (
-            "no request_id",
-            b"{}".to_vec(),
-            vec![("request_id".to_owned(), String::new())],
-            "MISSING_HEADER",
-        ),
-        (
-            "bad time_limit_in_ms",
-            b"{}".to_vec(),
-            vec![("time_limit_in_ms".to_owned(), "soon".to_owned())],
-            "BAD_HEADER",
-        ),
-        (
-            "event not JSON",
-            b"{not json".to_vec(),
-            vec![],
-            "EVENT_NOT_JSON",
-        ),
-    ] {
+    for (what, headers, event, code) in runtime_faults() {
         let o = rt.invoke_raw(event, headers).await;
         t.outcome(what, &o);
         let Outcome::Error(b) = &o else {
@@ -422,6 +446,26 @@ async fn runtime_api_faults(s: &Sentinels) -> Transcript {
     assert!(logs.contains("runtime API rejected the result"), "{logs}");
     assert!(logs.contains("runtime API next failed, retrying"), "{logs}");
     assert!(logs.contains("SIGTERM received"), "{logs}");
+
+    // The same runtime faults for every function: an invocation error each, the loop goes on,
+    // and SIGTERM ends it with exit 0.
+    for name in functions() {
+        let rt = start(&function_bin(&name), &fx.env(), LIMIT_MS).await;
+        for (what, headers, event, code) in runtime_faults() {
+            let o = rt.invoke_raw(event, headers).await;
+            t.outcome(format!("{name}: {what}"), &o);
+            assert!(matches!(o, Outcome::Error(_)), "{name}: {what}: {o:?}");
+            assert_eq!(
+                o.json().unwrap()["errorCode"],
+                json!(code),
+                "{name}: {what}"
+            );
+        }
+        let o = rt.invoke(&json!({})).await;
+        t.outcome(format!("{name}: after the faults"), &o);
+        assert!(matches!(o, Outcome::Response(_)), "{name}: {o:?}");
+        stop_clean(rt, &mut t, &format!("{name} (runtime API faults)")).await;
+    }
 
     // A handler panic: reported through /error; the next invocation succeeds.
     let rt = start(&faulty_bin(), &[], LIMIT_MS).await;
@@ -483,10 +527,7 @@ async fn runtime_api_faults(s: &Sentinels) -> Transcript {
         .spawn()
         .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    // SAFETY: plain kill(2) on our own child's pid.
-    unsafe {
-        libc::kill(child.id().unwrap() as libc::pid_t, libc::SIGTERM);
-    }
+    wxlogin_devtools::process::sigterm(child.id().unwrap());
     let out = child.wait_with_output().await.unwrap();
     let logs = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(out.status.code(), Some(0), "{logs}");
@@ -679,8 +720,8 @@ async fn bad_input(s: &Sentinels) -> Transcript {
     stop_clean(rt, &mut t, "getLoginTicket (bad input)").await;
 
     // An event that is not JSON, an array and null, for every function.
-    for name in ["getLoginTicket", "getUserInfo", "test"] {
-        let rt = start(&function_bin(name), &fx.env(), LIMIT_MS).await;
+    for name in functions() {
+        let rt = start(&function_bin(&name), &fx.env(), LIMIT_MS).await;
         let o = rt.invoke_raw(b"\xff{not json".to_vec(), vec![]).await;
         t.outcome(format!("{name}: not JSON"), &o);
         assert_eq!(
@@ -695,7 +736,7 @@ async fn bad_input(s: &Sentinels) -> Transcript {
             let body = response_json(&o);
             assert!(body["error"].is_string(), "{name} {event}: {body}");
         }
-        stop_clean(rt, &mut t, name).await;
+        stop_clean(rt, &mut t, &name).await;
     }
 
     // A result over SCF's 6 MB: an invocation error, and the next invocation works.
@@ -1013,14 +1054,25 @@ async fn identity_forgery(s: &Sentinels) -> Transcript {
     ] {
         env.push((k.into(), v.into()));
     }
-    for name in ["getUserInfo", "test"] {
-        let rt = start(&function_bin(name), &env, LIMIT_MS).await;
+    // Every function but getLoginTicket (whose rows follow): a forged identity is never the
+    // reported one. The identity functions' own rows are stricter: no verified caller, no answer.
+    for name in functions().into_iter().filter(|n| n != "getLoginTicket") {
+        let strict = IDENTITY_FUNCTIONS.contains(&name.as_str());
+        let rt = start(&function_bin(&name), &env, LIMIT_MS).await;
         let openid_of = |body: &Value| {
             body.get("identity")
                 .unwrap_or(body)
                 .get("openid")
                 .and_then(Value::as_str)
                 .map(str::to_owned)
+        };
+        // The generic row: whatever a function answers, it never names the victim as the caller.
+        let never_the_victim = |body: &Value, what: &str| {
+            assert_ne!(
+                openid_of(body).as_deref(),
+                Some("oVictim"),
+                "{name}: {what}: {body}"
+            );
         };
         // No platform channel: forged fields give nothing.
         for (what, event) in [
@@ -1033,17 +1085,23 @@ async fn identity_forgery(s: &Sentinels) -> Transcript {
             let o = rt.invoke_raw(event, vec![]).await;
             t.outcome(format!("{name}: {what}"), &o);
             let body = response_json(&o);
-            assert_error(&body, "UNAUTHENTICATED", &format!("{name}: {what}"));
+            never_the_victim(&body, what);
+            if strict {
+                assert_error(&body, "UNAUTHENTICATED", &format!("{name}: {what}"));
+            }
         }
         // With the platform's userInfo, or its environ header, forged data changes nothing.
         let event = forged_data(json!({"userInfo": {"openId": "oReal", "appId": APPID}}));
         let o = rt.invoke(&event).await;
         t.outcome(format!("{name}: forged data with userInfo"), &o);
-        assert_eq!(
-            openid_of(&response_json(&o)).as_deref(),
-            Some("oReal"),
-            "{name}"
-        );
+        never_the_victim(&response_json(&o), "forged data with userInfo");
+        if strict {
+            assert_eq!(
+                openid_of(&response_json(&o)).as_deref(),
+                Some("oReal"),
+                "{name}"
+            );
+        }
         let o = rt
             .invoke_raw(
                 forged_data(json!({})).to_string().into_bytes(),
@@ -1051,22 +1109,28 @@ async fn identity_forgery(s: &Sentinels) -> Transcript {
             )
             .await;
         t.outcome(format!("{name}: forged data with environ"), &o);
-        assert_eq!(
-            openid_of(&response_json(&o)).as_deref(),
-            Some("oCtx"),
-            "{name}"
-        );
+        never_the_victim(&response_json(&o), "forged data with environ");
+        if strict {
+            assert_eq!(
+                openid_of(&response_json(&o)).as_deref(),
+                Some("oCtx"),
+                "{name}"
+            );
+        }
         // callFunction data dressed as an HTTP event (forged x-wx-* headers, query, body) is
         // still a callFunction: the platform's userInfo is the identity, nothing else.
         let mut dressed = forged_http("POST", r#"{"openid":"oVictim"}"#);
         dressed["userInfo"] = json!({"openId": "oReal", "appId": APPID});
         let o = rt.invoke(&dressed).await;
         t.outcome(format!("{name}: forged data dressed as HTTP"), &o);
-        assert_eq!(
-            openid_of(&response_json(&o)).as_deref(),
-            Some("oReal"),
-            "{name}"
-        );
+        never_the_victim(&response_json(&o), "forged data dressed as HTTP");
+        if strict {
+            assert_eq!(
+                openid_of(&response_json(&o)).as_deref(),
+                Some("oReal"),
+                "{name}"
+            );
+        }
         // HTTP: everything is client-written; 401.
         for method in ["POST", "GET"] {
             let o = rt
@@ -1077,11 +1141,16 @@ async fn identity_forgery(s: &Sentinels) -> Transcript {
                 .await;
             t.outcome(format!("{name}: forged HTTP {method}"), &o);
             let (status, _, body) = http_parts(&o);
-            assert_eq!(status, 401, "{name}: {body}");
-            assert_error(&body, "UNAUTHENTICATED", name);
+            never_the_victim(&body, "forged HTTP");
+            if strict {
+                assert_eq!(status, 401, "{name}: {body}");
+                assert_error(&body, "UNAUTHENTICATED", &name);
+            }
         }
-        let logs = stop_clean(rt, &mut t, name).await;
-        assert!(!logs.contains("oVictim"), "{name}: {logs}");
+        let logs = stop_clean(rt, &mut t, &name).await;
+        if strict {
+            assert!(!logs.contains("oVictim"), "{name}: {logs}");
+        }
     }
 
     // getLoginTicket reports the code's user, whatever the request claims.

@@ -6,6 +6,7 @@ use scf_runtime::{Context, Event, FnError};
 use scf_runtime::{RetryPolicy, run_with};
 use serde_json::{Value, json};
 use wxlogin_devtools::emulator::{Emulator, EmulatorConfig, Outcome, SeenRequest};
+use wxlogin_devtools::http;
 
 async fn handler(event: Event, ctx: Context) -> Result<Value, FnError> {
     match event {
@@ -125,18 +126,15 @@ async fn the_runtime_sends_ready_and_next_without_a_content_type() {
 async fn emulator_serves_empty_ready_bodies_and_rejects_second_results() {
     // `Content-Length: 0` (public Go, Python and Node clients): served.
     let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
-    let base = format!("http://127.0.0.1:{}", emu.port());
-    assert_eq!(
-        reqwest_like_post(&base, "/runtime/init/ready", "").await,
-        200
-    );
+    let port = emu.port();
+    assert_eq!(post(port, "/runtime/init/ready", "").await, 200);
     assert!(emu.is_ready());
     // An empty chunked body: served.
     let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
-    let base = format!("http://127.0.0.1:{}", emu.port());
+    let port = emu.port();
     assert_eq!(
         raw_request(
-            &base,
+            port,
             "POST /runtime/init/ready HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n"
         )
         .await,
@@ -145,91 +143,65 @@ async fn emulator_serves_empty_ready_bodies_and_rejects_second_results() {
     assert!(emu.is_ready());
     // No body and no Content-Length at all (the one reported rejection): refused.
     let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
-    let base = format!("http://127.0.0.1:{}", emu.port());
+    let port = emu.port();
     assert_eq!(
         raw_request(
-            &base,
+            port,
             "POST /runtime/init/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
         )
         .await,
         400
     );
     assert!(!emu.is_ready());
-    assert_eq!(
-        reqwest_like_post(&base, "/runtime/init/ready", " ").await,
-        200
-    );
+    assert_eq!(post(port, "/runtime/init/ready", " ").await, 200);
     assert!(emu.is_ready());
     // A result with nothing in flight is rejected.
-    assert_eq!(
-        reqwest_like_post(&base, "/runtime/invocation/response", "{}").await,
-        400
-    );
+    assert_eq!(post(port, "/runtime/invocation/response", "{}").await, 400);
     assert_eq!(emu.rejected().len(), 2, "{:?}", emu.rejected());
 }
 
-/// Send `raw` (a whole HTTP/1.1 request) and return the status code.
-async fn raw_request(base: &str, raw: &str) -> u16 {
+/// Send `raw`, a whole HTTP/1.1 request written by hand because it is framed in a way a real
+/// client would not write (no `Content-Length` at all, or an empty chunked body), and return the
+/// status code.
+async fn raw_request(port: u16, raw: &str) -> u16 {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let addr = base.trim_start_matches("http://");
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
     s.write_all(raw.as_bytes()).await.unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).await.unwrap();
     out.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
-/// A minimal HTTP/1.1 POST over a TcpStream, returning the status code.
-async fn reqwest_like_post(base: &str, path: &str, body: &str) -> u16 {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let addr = base.trim_start_matches("http://");
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let req = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
-    out.split_whitespace().nth(1).unwrap().parse().unwrap()
+/// A well-framed POST (`Content-Length`, even when zero) with the one client: its status.
+async fn post(port: u16, path: &str, body: &str) -> u16 {
+    http::request(port, "POST", path, &[], body.as_bytes())
+        .await
+        .unwrap()
+        .status
 }
 
-/// A minimal HTTP/1.1 GET, returning (status, body).
-async fn raw_get(base: &str, path: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let addr = base.trim_start_matches("http://");
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
-    let status = out.split_whitespace().nth(1).unwrap().parse().unwrap();
-    (
-        status,
-        out.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned(),
-    )
+/// A GET with the one client: `(status, body)`.
+async fn get(port: u16, path: &str) -> (u16, String) {
+    let a = http::request(port, "GET", path, &[], b"").await.unwrap();
+    (a.status, String::from_utf8(a.body).unwrap())
 }
 
 #[tokio::test(flavor = "current_thread")]
 async fn emulator_refuses_results_over_6_mb_and_repeats_next() {
     let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
-    let base = format!("http://127.0.0.1:{}", emu.port());
+    let port = emu.port();
     let (_, rx) = emu.enqueue(br#"{"a":1}"#.to_vec(), vec![]);
     assert_eq!(
-        raw_get(&base, "/runtime/invocation/next").await,
+        get(port, "/runtime/invocation/next").await,
         (200, r#"{"a":1}"#.to_owned())
     );
     // A repeated GET during the same invocation returns the same event.
-    assert_eq!(
-        raw_get(&base, "/runtime/invocation/next").await.1,
-        r#"{"a":1}"#
-    );
+    assert_eq!(get(port, "/runtime/invocation/next").await.1, r#"{"a":1}"#);
     let big = "x".repeat(wxlogin_devtools::emulator::RESULT_LIMIT + 1);
     // (A first result is final; see below for the second.)
-    assert_eq!(
-        reqwest_like_post(&base, "/runtime/invocation/response", &big).await,
-        413
-    );
+    assert_eq!(post(port, "/runtime/invocation/response", &big).await, 413);
     let Outcome::Error(b) = rx.await.unwrap() else {
         panic!("not refused")
     };
@@ -237,13 +209,13 @@ async fn emulator_refuses_results_over_6_mb_and_repeats_next() {
 
     // A second result for one invocation is rejected, and the first one stands.
     let (_, rx) = emu.enqueue(b"{}".to_vec(), vec![]);
-    assert_eq!(raw_get(&base, "/runtime/invocation/next").await.0, 200);
+    assert_eq!(get(port, "/runtime/invocation/next").await.0, 200);
     assert_eq!(
-        reqwest_like_post(&base, "/runtime/invocation/response", r#"{"n":1}"#).await,
+        post(port, "/runtime/invocation/response", r#"{"n":1}"#).await,
         200
     );
     assert_eq!(
-        reqwest_like_post(&base, "/runtime/invocation/error", r#"{"n":2}"#).await,
+        post(port, "/runtime/invocation/error", r#"{"n":2}"#).await,
         400
     );
     assert_eq!(rx.await.unwrap(), Outcome::Response(br#"{"n":1}"#.to_vec()));

@@ -96,23 +96,10 @@ fn login_request(code: &str, keep_alive: bool, extra: &str) -> Vec<u8> {
 
 /// One login on a fresh connection: its answer time, or what went wrong. Gives up after 5 s.
 async fn timed_login(port: u16, code: &str) -> Result<Duration, String> {
-    let started = Instant::now();
-    let attempt = async {
-        let mut s = TcpStream::connect(("127.0.0.1", port))
-            .await
-            .map_err(|e| format!("connect: {e}"))?;
-        s.write_all(&login_request(code, false, ""))
-            .await
-            .map_err(|e| format!("write: {e}"))?;
-        match read_response(&mut s, Duration::from_secs(5)).await {
-            Some((200, _)) => Ok(started.elapsed()),
-            Some((status, head)) => Err(format!("status {status}: {head}")),
-            None => Err("no answer".to_owned()),
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(5), attempt)
-        .await
-        .unwrap_or_else(|_| Err("no answer within 5 s".to_owned()))
+    match probe(port, code).await? {
+        (200, took) => Ok(took),
+        (status, _) => Err(format!("status {status}")),
+    }
 }
 
 /// A client that starts a head and never finishes it, a client that connects and sends nothing,
@@ -392,24 +379,18 @@ async fn slowloris(web: &WebProcess, attackers: usize) -> Attack {
     attack
 }
 
-/// One login on a fresh connection: its status and answer time, or what went wrong.
+/// One login on a fresh connection, as a well-behaved client sends it (the one client,
+/// [`wxlogin_devtools::http`]): its status and answer time, or what went wrong. Gives up after 5 s.
 async fn probe(port: u16, code: &str) -> ProbeResult {
     let started = Instant::now();
-    let attempt = async {
-        let mut s = TcpStream::connect(("127.0.0.1", port))
-            .await
-            .map_err(|e| format!("connect: {e}"))?;
-        s.write_all(&login_request(code, false, ""))
-            .await
-            .map_err(|e| format!("write: {e}"))?;
-        read_response(&mut s, Duration::from_secs(5))
-            .await
-            .map(|(status, _)| (status, started.elapsed()))
-            .ok_or_else(|| "no answer".to_owned())
-    };
-    tokio::time::timeout(Duration::from_secs(5), attempt)
-        .await
-        .unwrap_or_else(|_| Err("no answer within 5 s".to_owned()))
+    let body = format!(r#"{{"code":"{code}"}}"#);
+    let headers = [("Content-Type", "application/json")];
+    let login = wxlogin_devtools::http::request(port, "POST", "/", &headers, body.as_bytes());
+    match tokio::time::timeout(Duration::from_secs(5), login).await {
+        Ok(Ok(a)) => Ok((a.status, started.elapsed())),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("no answer within 5 s".to_owned()),
+    }
 }
 
 /// The issue's acceptance test. The server gets 1,024 descriptors (soft and hard), and 1,100

@@ -44,8 +44,25 @@ use crate::load::{self, LoadOptions};
 use crate::testkit::{ENV, LoginFixture};
 use setup::{Figures, Setup};
 
-/// The functions compared against a Node reference (`scripts/bench/node/functions/<name>`).
-pub const FUNCTIONS: &[&str] = &["getLoginTicket", "getUserInfo", "test"];
+/// The functions of the list (`cloudbaserc.json`) that have a Node reference to be compared
+/// with (`<node-dir>/functions/<name>/bootstrap`); the others are named and skipped.
+fn compared(node_dir: &std::path::Path) -> Result<Vec<String>, String> {
+    let list = crate::functions::FunctionList::load().map_err(|e| e.to_string())?;
+    let (with, without): (Vec<&str>, Vec<&str>) = list.names().into_iter().partition(|f| {
+        node_dir
+            .join("functions")
+            .join(f)
+            .join("bootstrap")
+            .is_file()
+    });
+    if !without.is_empty() {
+        eprintln!(
+            "bench: no Node reference for {} (scripts/bench/node/functions/<name>): not compared",
+            without.join(", ")
+        );
+    }
+    Ok(with.into_iter().map(str::to_owned).collect())
+}
 
 /// `bench`'s arguments.
 #[derive(Debug, Clone, clap::Parser)]
@@ -136,8 +153,8 @@ pub async fn run(args: Args) -> ExitCode {
     // key beside it for minting. All in a temp folder, removed at the end.
     let fx = LoginFixture::new().await;
     let key_2048 = fx.dir().join("key-2048.json");
-    let made = crate::keys::generate(2048, ENV)
-        .and_then(|k| crate::keys::write_key_file(&key_2048, &k).map_err(|e| e.to_string()));
+    let made = crate::keys::new_key_file(2048, ENV)
+        .and_then(|k| crate::keys::write_key_file(&key_2048, &k));
     if let Err(e) = made {
         eprintln!("bench: key: {e}");
         return ExitCode::from(2);
@@ -155,8 +172,15 @@ pub async fn run(args: Args) -> ExitCode {
         key_1024: fx.key_path.clone(),
         key_2048,
     };
+    let names = match compared(&s.args.node_dir) {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("bench: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let mut all: Vec<(&str, [Figures; 2])> = Vec::new();
-    for function in FUNCTIONS {
+    for function in &names {
         match functions::measure(&s, function).await {
             Ok(figs) => all.push((function, figs)),
             Err(e) => {

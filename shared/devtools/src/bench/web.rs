@@ -84,10 +84,7 @@ pub(super) fn spawn_web(s: &Setup, port: u16) -> std::io::Result<tokio::process:
 
 pub(super) async fn stop_web(mut child: tokio::process::Child) {
     if let Some(pid) = child.id() {
-        // SAFETY: plain kill(2) on our own child's pid.
-        unsafe {
-            libc::kill(pid as libc::pid_t, libc::SIGTERM);
-        }
+        crate::process::sigterm(pid);
     }
     let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
 }

@@ -9,6 +9,11 @@
 //! `/response`, 1 for `/error`, 2 for bad usage or a failed build, 3 for an init failure,
 //! 4 for a timeout or crash.
 //!
+//! Any function binary runs: a name listed in `cloudbaserc.json` is built with
+//! `cargo build --bin NAME`, and `--bootstrap PATH` runs any binary under any name. The emulator
+//! takes the function's handler, timeout and memory from the list when it is there
+//! ([`wxlogin_devtools::functions`]); the flags win.
+//!
 //! The event is delivered byte for byte as given: it is never parsed and re-serialised, so a
 //! repeated key, a big integer or text that is not JSON reaches the function as it would from
 //! the platform. Only a callFunction event gets the platform's `userInfo`, spliced in after its
@@ -16,184 +21,211 @@
 //! COS or HTTP event never carries a caller in the cloud.
 
 use std::ffi::OsString;
-use std::os::unix::ffi::OsStringExt as _;
+use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use clap::{CommandFactory as _, FromArgMatches as _, Parser};
 use serde_json::Value;
 use wxlogin_devtools::emulator::{EmulatorConfig, Outcome, Runner};
 use wxlogin_devtools::events::{self, EventKind};
-use wxlogin_devtools::{FUNCTION_CONFIG_VARS, keys, mock_wechat::MockWeChat, workspace_root};
+use wxlogin_devtools::functions::{DEFAULT_HANDLER, FunctionList, FunctionSpec};
+use wxlogin_devtools::mock_wechat::{self, MockWeChat};
+use wxlogin_devtools::{FUNCTION_CONFIG_VARS, keys, workspace_root};
 
-const FUNCTIONS: &[&str] = &["getLoginTicket", "getUserInfo", "test"];
 const DEFAULT_OPENID: &str = "oLocalDevUser0000000000000001";
 const MOCK_APPID: &str = "wx0000000000local";
 const MOCK_SECRET: &str = "local-mock-secret";
-/// `_HANDLER` when cloudbaserc.json does not name one for the function.
-const DEFAULT_HANDLER: &str = "index.main";
+/// The exec timeout for a function `cloudbaserc.json` does not list, ms.
+const UNLISTED_TIMEOUT_MS: u64 = 5000;
 
-const USAGE: &str = "usage: scripts/invoke FUNCTION [EVENT | @FILE | -] [--openid ID] [--appid ID] [--unionid ID] [--anonymous] [--call] [--http METHOD PATH] [--bootstrap PATH] [--release] [--timeout-ms MS] [--memory-mb MB]
-  FUNCTION     getLoginTicket | getUserInfo | test
-  EVENT        the event (default {}); @FILE reads a file, - reads stdin. Delivered byte for byte as
-               given (not parsed, not re-serialised; not-JSON is delivered too)
-  The event's kind comes from its shape, and only a callFunction event gets the caller's userInfo:
-    timer          \"Type\":\"Timer\" or a TriggerName key          -> no userInfo
-    COS/CMQ/CKafka a Records key                                 -> no userInfo
-    API gateway / HTTP access
-                   a string httpMethod with a headers or requestContext object -> no userInfo
-    callFunction   any other JSON object                         -> userInfo spliced in after its '{'
-    anything else  (array, string, null, not JSON)               -> delivered as is
-  --openid/--appid
-               the userInfo of a callFunction event (default appid = WX_APPID; default openid:
-               with the mock and a code, the mock's user for that code; else oLocalDevUser...)
-  --unionid    also deliver WX_OPENID/WX_APPID/WX_UNIONID in an `environ` header on /next
-               (callFunction events only)
-  --anonymous  inject no identity
-  --call       treat the event as a callFunction whatever its shape (e.g. data that holds httpMethod
-               and headers)
-  --http M P   wrap the event as the body of an HTTP access event (method M, path P; no userInfo)
-  --bootstrap  run this binary instead of building the function
-  --release    build with --release
-The bootstrap gets _HANDLER from cloudbaserc.json and SCF's environment with fake credentials (README
-\"Local emulator and mock\"). Without WX_APPID/WX_SECRET a local jscode2session mock is started; without a
-key a dev key is made in .dev/.";
+const EVENT_KINDS: &str = "The event's kind comes from its shape, and only a callFunction event gets the caller's userInfo:
+  timer          \"Type\":\"Timer\" or a TriggerName key          -> no userInfo
+  COS/CMQ/CKafka a Records key                                 -> no userInfo
+  API gateway / HTTP access
+                 a string httpMethod with a headers or requestContext object -> no userInfo
+  callFunction   any other JSON object                         -> userInfo spliced in after its '{'
+  anything else  (array, string, null, not JSON)               -> delivered as is
+The bootstrap gets _HANDLER, the timeout and the memory limit from cloudbaserc.json, and SCF's
+environment with fake credentials (docs/emulator.md). Without WX_APPID/WX_SECRET a local
+jscode2session mock is started; without a key a dev key is made in .dev/.
+Exit status: 0 /response, 1 /error, 2 bad usage or a failed build, 3 init failure, 4 timeout or crash.";
 
+/// Run one function locally on the SCF runtime-API emulator: the response body on stdout, the
+/// function's logs on stderr.
+#[derive(Parser, Debug)]
+#[command(
+    name = "scripts/invoke",
+    bin_name = "scripts/invoke",
+    allow_negative_numbers = true
+)]
 struct Args {
+    /// The function: a name in cloudbaserc.json (built with cargo), or any name with --bootstrap
     function: String,
-    event: Option<Vec<u8>>,
+    /// The event (default {}); @FILE reads a file, - reads stdin. Delivered byte for byte as
+    /// given (not parsed, not re-serialised; not-JSON is delivered too)
+    #[arg(value_name = "EVENT | @FILE | -")]
+    event: Option<OsString>,
+    /// The openid of a callFunction event's userInfo (default: with the mock and a code, the
+    /// mock's user for that code; with a code against real WeChat, none; else oLocalDevUser...)
+    #[arg(long, value_name = "ID")]
     openid: Option<String>,
+    /// The appid of a callFunction event's userInfo (default WX_APPID)
+    #[arg(long, value_name = "ID")]
     appid: Option<String>,
+    /// Also deliver WX_OPENID/WX_APPID/WX_UNIONID in an `environ` header on /next (callFunction
+    /// events only)
+    #[arg(long, value_name = "ID")]
     unionid: Option<String>,
+    /// Inject no identity
+    #[arg(long)]
     anonymous: bool,
+    /// Treat the event as a callFunction whatever its shape (e.g. data that holds httpMethod and
+    /// headers)
+    #[arg(long, conflicts_with = "http")]
     call: bool,
-    http: Option<(String, String)>,
+    /// Wrap the event as the body of an HTTP access event (no userInfo)
+    #[arg(long, num_args = 2, value_names = ["METHOD", "PATH"])]
+    http: Option<Vec<String>>,
+    /// Run this binary instead of building the function (any name, listed or not)
+    #[arg(long, value_name = "PATH")]
     bootstrap: Option<PathBuf>,
+    /// Build with --release
+    #[arg(long)]
     release: bool,
-    timeout_ms: u64,
-    memory_mb: u32,
+    /// The exec timeout (default: the function's timeout in cloudbaserc.json, else 5000)
+    #[arg(long, value_name = "MS")]
+    timeout_ms: Option<u64>,
+    /// The memory limit (default: the function's memorySize in cloudbaserc.json, else 128)
+    #[arg(long, value_name = "MB")]
+    memory_mb: Option<u32>,
 }
 
-fn parse_args() -> Result<Args, String> {
-    // Raw OS strings: an inline event is delivered as given, even when it is not UTF-8.
-    let mut it = std::env::args_os().skip(1);
-    let mut a = Args {
-        function: String::new(),
-        event: None,
-        openid: None,
-        appid: None,
-        unionid: None,
-        anonymous: false,
-        call: false,
-        http: None,
-        bootstrap: None,
-        release: false,
-        timeout_ms: 5000,
-        memory_mb: 128,
+/// Why invoke could not run the function (all exit 2: bad usage or a failed build).
+#[derive(Debug, thiserror::Error)]
+enum InvokeError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("cannot run cargo: {0} (is cargo on PATH?)")]
+    Cargo(std::io::Error),
+    #[error("cargo build --bin {0} failed (its errors are above)")]
+    Build(String),
+    #[error("{path}: {source}", path = .0.display(), source = .1)]
+    File(PathBuf, std::io::Error),
+    #[error("stdin: {0}")]
+    Stdin(std::io::Error),
+    #[error("mock WeChat: {0}")]
+    Mock(std::io::Error),
+    #[error("dev key: {0}")]
+    Key(#[from] keys::KeyError),
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let list = FunctionList::load();
+    let args = match parse_args(&list) {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
     };
-    let mut positional: Vec<OsString> = Vec::new();
-    while let Some(arg) = it.next() {
-        let mut val = |name: &str| {
-            it.next()
-                .ok_or(format!("{name} needs a value"))?
-                .into_string()
-                .map_err(|_| format!("{name} takes UTF-8 text"))
-        };
-        match arg.to_str().unwrap_or("") {
-            "-h" | "--help" => return Err(String::new()),
-            "--openid" => a.openid = Some(val("--openid")?),
-            "--appid" => a.appid = Some(val("--appid")?),
-            "--unionid" => a.unionid = Some(val("--unionid")?),
-            "--anonymous" => a.anonymous = true,
-            "--call" => a.call = true,
-            "--http" => {
-                let m = val("--http")?;
-                let p = val("--http")?;
-                a.http = Some((m.to_ascii_uppercase(), p));
-            }
-            "--bootstrap" => a.bootstrap = Some(PathBuf::from(val("--bootstrap")?)),
-            "--release" => a.release = true,
-            "--timeout-ms" => {
-                a.timeout_ms = val("--timeout-ms")?
-                    .parse()
-                    .map_err(|_| "--timeout-ms takes a number")?
-            }
-            "--memory-mb" => {
-                a.memory_mb = val("--memory-mb")?
-                    .parse()
-                    .map_err(|_| "--memory-mb takes a number")?
-            }
-            s if s.starts_with("--") => return Err(format!("unknown option {s}")),
-            _ => positional.push(arg),
+    match run(args, list).await {
+        Ok(code) => code,
+        Err(e) => {
+            note(&e.to_string());
+            ExitCode::from(2)
         }
     }
-    if a.call && a.http.is_some() {
-        return Err("--call and --http exclude each other".into());
+}
+
+/// The arguments, with the functions cloudbaserc.json lists in the help text. Raw OS strings: an
+/// inline event is delivered as given, even when it is not UTF-8.
+fn parse_args(list: &Result<FunctionList, impl std::fmt::Display>) -> clap::error::Result<Args> {
+    let listed = match list {
+        Ok(l) => format!(
+            "Functions in {}: {}",
+            l.path().display(),
+            l.names().join(", ")
+        ),
+        Err(e) => format!("No function list: {e}"),
+    };
+    let command = Args::command().after_help(format!("{listed}\n{EVENT_KINDS}"));
+    Args::from_arg_matches(&command.try_get_matches()?)
+}
+
+async fn run(
+    args: Args,
+    list: Result<FunctionList, impl std::fmt::Display>,
+) -> Result<ExitCode, InvokeError> {
+    let spec = list
+        .as_ref()
+        .ok()
+        .and_then(|l| l.get(&args.function).cloned());
+    let bootstrap = bootstrap_for(&args, spec.is_some(), &list)?;
+    let raw = read_event(args.event.as_ref())?;
+    let local = LocalSetup::prepare().await?;
+    let (event, headers) = delivery(&args, &local, raw);
+    let config = emulator_config(&args, spec.as_ref(), local.namespace.clone());
+    Ok(execute(
+        &args.function,
+        &bootstrap,
+        &local.env,
+        config,
+        event,
+        headers,
+    )
+    .await)
+}
+
+/// The binary to run: `--bootstrap` as given (any name), else the listed function, built.
+fn bootstrap_for(
+    args: &Args,
+    listed: bool,
+    list: &Result<FunctionList, impl std::fmt::Display>,
+) -> Result<PathBuf, InvokeError> {
+    if let Some(p) = &args.bootstrap {
+        return p
+            .canonicalize()
+            .map_err(|e| InvokeError::File(p.clone(), e));
     }
-    let mut pos = positional.into_iter();
-    a.function = pos
-        .next()
-        .ok_or("FUNCTION is missing")?
-        .to_string_lossy()
-        .into_owned();
-    if !FUNCTIONS.contains(&a.function.as_str()) {
-        return Err(format!(
-            "unknown function {:?}; one of {}",
-            a.function,
-            FUNCTIONS.join(", ")
-        ));
+    if listed {
+        return build(&args.function, args.release);
     }
-    if let Some(event) = pos.next() {
-        a.event = Some(event.into_vec());
-    }
-    if let Some(extra) = pos.next() {
-        return Err(format!("unexpected argument {extra:?}"));
-    }
-    Ok(a)
+    Err(InvokeError::Usage(match list {
+        Ok(l) => format!(
+            "unknown function {:?}: {} lists {}. Add it there (scripts/new-function NAME), or run \
+             a binary under any name with --bootstrap PATH",
+            args.function,
+            l.path().display(),
+            l.names().join(", ")
+        ),
+        Err(e) => format!("{e}; or run a binary under any name with --bootstrap PATH"),
+    }))
 }
 
 /// The event's bytes exactly as given: `{}` by default, stdin for `-`, a file for `@FILE`, else
 /// the argument itself.
-fn read_event(spec: Option<&[u8]>) -> Result<Vec<u8>, String> {
-    match spec {
+fn read_event(spec: Option<&OsString>) -> Result<Vec<u8>, InvokeError> {
+    match spec.map(|s| s.as_bytes()) {
         None => Ok(b"{}".to_vec()),
         Some(b"-") => {
             let mut s = Vec::new();
             std::io::Read::read_to_end(&mut std::io::stdin(), &mut s)
-                .map_err(|e| format!("stdin: {e}"))?;
+                .map_err(InvokeError::Stdin)?;
             Ok(s)
         }
         Some([b'@', file @ ..]) => {
             let path = PathBuf::from(OsString::from_vec(file.to_vec()));
-            std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))
+            std::fs::read(&path).map_err(|e| InvokeError::File(path, e))
         }
         Some(raw) => Ok(raw.to_vec()),
     }
 }
 
-/// The function's `handler` in the workspace's cloudbaserc.json, for `_HANDLER`; the default
-/// `index.main` (with a note) when the file or the entry is missing.
-fn configured_handler(function: &str) -> String {
-    let path = workspace_root().join("cloudbaserc.json");
-    let found = std::fs::read(&path)
-        .ok()
-        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-        .and_then(|v| {
-            v["functions"].as_array()?.iter().find_map(|f| {
-                (f["name"] == function).then(|| f["handler"].as_str().map(str::to_owned))?
-            })
-        });
-    found.unwrap_or_else(|| {
-        note(&format!(
-            "no handler for {function} in {}: _HANDLER={DEFAULT_HANDLER}",
-            path.display()
-        ));
-        DEFAULT_HANDLER.into()
-    })
-}
-
-fn build(function: &str, release: bool) -> Result<PathBuf, String> {
+fn build(function: &str, release: bool) -> Result<PathBuf, InvokeError> {
     let root = workspace_root();
     let mut cmd =
         std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
@@ -202,9 +234,8 @@ fn build(function: &str, release: bool) -> Result<PathBuf, String> {
     if release {
         cmd.arg("--release");
     }
-    let status = cmd.status().map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !status.success() {
-        return Err(format!("cargo build --bin {function} failed"));
+    if !cmd.status().map_err(InvokeError::Cargo)?.success() {
+        return Err(InvokeError::Build(function.into()));
     }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -214,203 +245,233 @@ fn build(function: &str, release: bool) -> Result<PathBuf, String> {
         .join(function))
 }
 
-fn note(msg: &str) {
-    eprintln!("invoke: {msg}");
+/// What runs beside the function: its environment, the mock WeChat when there are no real
+/// credentials, a dev key when none is configured, and the emulated env id.
+struct LocalSetup {
+    env: Vec<(String, String)>,
+    /// Kept alive for the invocation; `Some` when the function talks to the mock.
+    mock: Option<MockWeChat>,
+    namespace: String,
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            if !e.is_empty() {
-                eprintln!("invoke: {e}");
-            }
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(args).await {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("invoke: {e}");
-            ExitCode::from(2)
-        }
-    }
+fn host_var(k: &str) -> Option<String> {
+    std::env::var(k).ok().filter(|v| !v.is_empty())
 }
 
-async fn run(args: Args) -> Result<ExitCode, String> {
-    let raw = read_event(args.event.as_deref())?;
-    // A parsed copy, only to read `code` and the shape: never the bytes that are delivered.
-    let copy: Option<Value> = serde_json::from_slice(&raw).ok();
-    let bootstrap = match &args.bootstrap {
-        Some(p) => p
-            .canonicalize()
-            .map_err(|e| format!("{}: {e}", p.display()))?,
-        None => build(&args.function, args.release)?,
-    };
-
-    let mut env: Vec<(String, String)> = Vec::new();
-    let get = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    for k in ["RUST_LOG", "LOG_FORMAT"]
-        .iter()
-        .chain(FUNCTION_CONFIG_VARS)
-    {
-        if let Some(v) = get(k) {
-            env.push(((*k).into(), v));
-        }
-    }
-    let mut set = |k: &str, v: String| {
-        env.retain(|(n, _)| n != k);
-        env.push((k.into(), v));
-    };
-
-    // Embedded default: a local jscode2session mock when there are no real credentials.
-    let _mock = if get("WX_APPID").is_none() || get("WX_SECRET").is_none() {
-        let mock = MockWeChat::start(MOCK_APPID, MOCK_SECRET)
-            .await
-            .map_err(|e| format!("mock WeChat: {e}"))?;
-        note(&format!(
-            "no WX_APPID/WX_SECRET: using the local jscode2session mock at {}",
-            mock.base_url()
-        ));
-        set("WX_APPID", MOCK_APPID.into());
-        set("WX_SECRET", MOCK_SECRET.into());
-        set("WECHAT_API_BASE", mock.base_url());
-        Some(mock)
-    } else {
-        None
-    };
-    // And a dev key when none is configured.
-    if get("TCB_CUSTOM_LOGIN_KEY").is_none() && get("TCB_CUSTOM_LOGIN_KEY_FILE").is_none() {
-        let path = workspace_root().join(".dev").join("tcb_custom_login.json");
-        if !path.exists() {
-            let env_id = get("TCB_ENV").unwrap_or_else(|| "local-dev-env".into());
-            keys::write_key_file(&path, &keys::generate(2048, &env_id)?)?;
+impl LocalSetup {
+    async fn prepare() -> Result<LocalSetup, InvokeError> {
+        let mut env: Vec<(String, String)> = ["RUST_LOG", "LOG_FORMAT"]
+            .iter()
+            .chain(FUNCTION_CONFIG_VARS)
+            .filter_map(|k| Some(((*k).to_owned(), host_var(k)?)))
+            .collect();
+        let mut set = |k: &str, v: String| {
+            env.retain(|(n, _)| n != k);
+            env.push((k.into(), v));
+        };
+        // Embedded default: a local jscode2session mock when there are no real credentials.
+        let mock = if host_var("WX_APPID").is_none() || host_var("WX_SECRET").is_none() {
+            let mock = MockWeChat::start(MOCK_APPID, MOCK_SECRET)
+                .await
+                .map_err(InvokeError::Mock)?;
             note(&format!(
-                "created a dev key {} (env_id {env_id})",
-                path.display()
+                "no WX_APPID/WX_SECRET: using the local jscode2session mock at {}",
+                mock.base_url()
             ));
-        }
-        set("TCB_CUSTOM_LOGIN_KEY_FILE", path.display().to_string());
-    }
-    // SCF_NAMESPACE: TCB_ENV, else the key's env_id, so a console key works without TCB_ENV.
-    let namespace = match get("TCB_ENV") {
-        Some(e) => e,
-        None => {
-            let lookup = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-            let key = wxlogin::ticket::CustomLoginKey::load(
-                lookup,
-                &std::env::current_dir().unwrap_or_default(),
+            set("WX_APPID", MOCK_APPID.into());
+            set("WX_SECRET", MOCK_SECRET.into());
+            set("WECHAT_API_BASE", mock.base_url());
+            Some(mock)
+        } else {
+            None
+        };
+        // And a dev key when none is configured.
+        if host_var("TCB_CUSTOM_LOGIN_KEY").is_none()
+            && host_var("TCB_CUSTOM_LOGIN_KEY_FILE").is_none()
+        {
+            set(
+                "TCB_CUSTOM_LOGIN_KEY_FILE",
+                dev_key()?.display().to_string(),
             );
-            key.ok()
-                .and_then(|(k, _)| k.env_id().map(str::to_owned))
-                .unwrap_or_else(|| "local-dev-env".into())
         }
-    };
+        let namespace = namespace(&env);
+        Ok(LocalSetup {
+            env,
+            mock,
+            namespace,
+        })
+    }
+}
 
+/// `.dev/tcb_custom_login.json`, made on first use.
+fn dev_key() -> Result<PathBuf, InvokeError> {
+    let path = workspace_root().join(".dev").join("tcb_custom_login.json");
+    if !path.exists() {
+        let env_id = host_var("TCB_ENV").unwrap_or_else(|| "local-dev-env".into());
+        keys::write_key_file(&path, &keys::new_key_file(2048, &env_id)?)?;
+        note(&format!(
+            "created a dev key {} (env_id {env_id})",
+            path.display()
+        ));
+    }
+    Ok(path)
+}
+
+/// SCF_NAMESPACE: TCB_ENV, else the key's env_id, so a console key works without TCB_ENV.
+fn namespace(env: &[(String, String)]) -> String {
+    if let Some(e) = host_var("TCB_ENV") {
+        return e;
+    }
+    let lookup = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let key =
+        wxlogin::ticket::CustomLoginKey::load(lookup, &std::env::current_dir().unwrap_or_default());
+    key.ok()
+        .and_then(|(k, _)| k.env_id().map(str::to_owned))
+        .unwrap_or_else(|| "local-dev-env".into())
+}
+
+/// The bytes to deliver and the extra `/next` headers: `raw` wrapped for `--http`, or with the
+/// caller's userInfo spliced in when it is a callFunction event.
+fn delivery(args: &Args, local: &LocalSetup, raw: Vec<u8>) -> (Vec<u8>, Vec<(String, String)>) {
     let appid = args
         .appid
         .clone()
-        .or_else(|| get("WX_APPID"))
+        .or_else(|| host_var("WX_APPID"))
         .unwrap_or_else(|| MOCK_APPID.into());
-    // The caller: --openid; else, with the mock, the user the mock gives for the event's code
-    // (getLoginTicket refuses a code of another user than the verified caller); else, for
-    // getLoginTicket against real WeChat, nobody (the openid is not known in advance).
-    let code = copy
-        .as_ref()
-        .and_then(|d| d.get("code"))
-        .and_then(Value::as_str);
-    let default_openid = match (&_mock, code) {
-        (Some(_), Some(code)) => Some(wxlogin_devtools::mock_wechat::openid_for(&appid, code)),
-        (None, _) if args.function == "getLoginTicket" => None,
-        _ => Some(DEFAULT_OPENID.to_owned()),
-    };
-    let openid = if args.anonymous {
-        None
-    } else {
-        args.openid.clone().or(default_openid)
-    };
-    let (event, kind) = match &args.http {
-        Some((method, path)) => {
-            // The given bytes become the body: as text when UTF-8, else base64.
-            let e = match (&args.event, std::str::from_utf8(&raw)) {
-                (None, _) => events::http_access(method, path, None, &namespace),
-                (Some(_), Ok(text)) => events::http_access(method, path, Some(text), &namespace),
-                (Some(_), Err(_)) => {
-                    let mut e = events::http_access(method, path, None, &namespace);
-                    e["body"] = base64::engine::general_purpose::STANDARD
-                        .encode(&raw)
-                        .into();
-                    e["isBase64Encoded"] = true.into();
-                    e
-                }
-            };
-            (e.to_string().into_bytes(), EventKind::Http)
-        }
-        None => {
-            let kind = match events::kind_of(&raw) {
-                EventKind::Timer | EventKind::Records | EventKind::Http if args.call => {
-                    EventKind::CallFunction
-                }
-                k => k,
-            };
-            let event = match (kind, &openid) {
-                (EventKind::CallFunction, Some(openid)) => {
-                    let ui = events::user_info(openid, Some(&appid));
-                    events::splice_user_info(&raw, &ui).unwrap_or(raw)
-                }
-                _ => raw,
-            };
-            (event, kind)
-        }
-    };
-    if kind != EventKind::CallFunction {
-        let ignored = [
-            ("--openid", args.openid.is_some()),
-            ("--appid", args.appid.is_some()),
-            ("--unionid", args.unionid.is_some()),
-        ]
-        .iter()
-        .filter(|(_, given)| *given)
-        .map(|(f, _)| *f)
-        .collect::<Vec<_>>();
-        let ignored = if ignored.is_empty() {
-            String::new()
-        } else {
-            format!("; {} ignored", ignored.join(", "))
-        };
-        let what = match kind {
-            EventKind::NotJson | EventKind::NotAnObject => "delivered as given",
-            _ => {
-                "delivered as given, with no userInfo: only a callFunction event carries one (--call to force)"
-            }
-        };
-        note(&format!("{}: {what}{ignored}", kind.describe()));
+    if let Some([method, path]) = args.http.as_deref() {
+        let e = http_event(
+            &method.to_ascii_uppercase(),
+            path,
+            args,
+            &raw,
+            &local.namespace,
+        );
+        note_kind(EventKind::Http, args);
+        return (e.to_string().into_bytes(), Vec::new());
     }
+    let kind = match events::kind_of(&raw) {
+        EventKind::Timer | EventKind::Records | EventKind::Http if args.call => {
+            EventKind::CallFunction
+        }
+        k => k,
+    };
+    let openid = caller(args, local, &raw, &appid);
+    if kind != EventKind::CallFunction {
+        note_kind(kind, args);
+        return (raw, Vec::new());
+    }
+    let Some(openid) = openid else {
+        return (raw, Vec::new());
+    };
+    let ui = events::user_info(&openid, Some(&appid));
+    let event = events::splice_user_info(&raw, &ui).unwrap_or(raw);
     let mut headers = Vec::new();
-    if let (EventKind::CallFunction, Some(unionid), Some(openid)) = (kind, &args.unionid, &openid) {
+    if let Some(unionid) = &args.unionid {
+        let ns = &local.namespace;
         let environ = format!(
-            "WX_OPENID={openid};WX_APPID={appid};WX_UNIONID={unionid};WX_CONTEXT_KEYS=WX_OPENID,WX_APPID,WX_UNIONID;TCB_ENV={namespace};SCF_NAMESPACE={namespace}"
+            "WX_OPENID={openid};WX_APPID={appid};WX_UNIONID={unionid};WX_CONTEXT_KEYS=WX_OPENID,WX_APPID,WX_UNIONID;TCB_ENV={ns};SCF_NAMESPACE={ns}"
         );
         headers.push(("environ".to_owned(), environ));
     }
+    (event, headers)
+}
 
-    let config = EmulatorConfig {
-        memory_limit_in_mb: args.memory_mb,
-        time_limit: Duration::from_millis(args.timeout_ms),
+/// The caller of a callFunction event: `--openid`; none with `--anonymous`. Otherwise, for an
+/// event that carries a `code` (a login), the code's user: the mock's user for that code (a
+/// code-login function refuses a code of another user than the verified caller), and nobody
+/// against real WeChat (the openid is not known in advance). Any other event: a fixed dev user.
+fn caller(args: &Args, local: &LocalSetup, raw: &[u8], appid: &str) -> Option<String> {
+    if args.anonymous {
+        return None;
+    }
+    if let Some(openid) = &args.openid {
+        return Some(openid.clone());
+    }
+    // A parsed copy, only to read `code`: never the bytes that are delivered.
+    let copy: Option<Value> = serde_json::from_slice(raw).ok();
+    match (&local.mock, copy.as_ref().and_then(|d| d.get("code"))) {
+        (Some(_), Some(Value::String(code))) => Some(mock_wechat::openid_for(appid, code)),
+        (None, Some(Value::String(_))) => None,
+        _ => Some(DEFAULT_OPENID.to_owned()),
+    }
+}
+
+/// An HTTP access event whose body is the given bytes: as text when UTF-8, else base64.
+fn http_event(method: &str, path: &str, args: &Args, raw: &[u8], namespace: &str) -> Value {
+    match (&args.event, std::str::from_utf8(raw)) {
+        (None, _) => events::http_access(method, path, None, namespace),
+        (Some(_), Ok(text)) => events::http_access(method, path, Some(text), namespace),
+        (Some(_), Err(_)) => {
+            let mut e = events::http_access(method, path, None, namespace);
+            e["body"] = base64::engine::general_purpose::STANDARD.encode(raw).into();
+            e["isBase64Encoded"] = true.into();
+            e
+        }
+    }
+}
+
+/// Say on stderr what kind of event is delivered as given, and which identity flags it ignores.
+fn note_kind(kind: EventKind, args: &Args) {
+    let ignored: Vec<&str> = [
+        ("--openid", args.openid.is_some()),
+        ("--appid", args.appid.is_some()),
+        ("--unionid", args.unionid.is_some()),
+    ]
+    .iter()
+    .filter(|(_, given)| *given)
+    .map(|(f, _)| *f)
+    .collect();
+    let ignored = if ignored.is_empty() {
+        String::new()
+    } else {
+        format!("; {} ignored", ignored.join(", "))
+    };
+    let what = match kind {
+        EventKind::NotJson | EventKind::NotAnObject => "delivered as given",
+        _ => {
+            "delivered as given, with no userInfo: only a callFunction event carries one (--call to force)"
+        }
+    };
+    note(&format!("{}: {what}{ignored}", kind.describe()));
+}
+
+/// The function's settings: the flags, else cloudbaserc.json's entry, else the defaults.
+fn emulator_config(args: &Args, spec: Option<&FunctionSpec>, namespace: String) -> EmulatorConfig {
+    if spec.is_none() {
+        note(&format!(
+            "{} is not in cloudbaserc.json: _HANDLER={DEFAULT_HANDLER}",
+            args.function
+        ));
+    }
+    let listed_ms = spec.map(|s| s.timeout().as_millis() as u64);
+    EmulatorConfig {
+        memory_limit_in_mb: args.memory_mb.or(spec.map(|s| s.memory_mb)).unwrap_or(128),
+        time_limit: Duration::from_millis(
+            args.timeout_ms.or(listed_ms).unwrap_or(UNLISTED_TIMEOUT_MS),
+        ),
         init_timeout: Duration::from_secs(10),
         function_name: args.function.clone(),
         namespace,
-        handler: configured_handler(&args.function),
-    };
+        handler: spec.map_or_else(|| DEFAULT_HANDLER.into(), |s| s.handler.clone()),
+    }
+}
+
+/// Start the bootstrap, deliver the event, print the result; the exit code says how it ended.
+async fn execute(
+    function: &str,
+    bootstrap: &std::path::Path,
+    env: &[(String, String)],
+    config: EmulatorConfig,
+    event: Vec<u8>,
+    headers: Vec<(String, String)>,
+) -> ExitCode {
     let started = Instant::now();
-    let runner = match Runner::start(&bootstrap, &env, config, true).await {
+    let runner = match Runner::start(bootstrap, env, config, true).await {
         Ok(r) => r,
         Err(f) => {
             eprint!("{}", f.logs);
             note(&format!("init failed: {}", f.reason));
-            return Ok(ExitCode::from(3));
+            return ExitCode::from(3);
         }
     };
     let init = started.elapsed();
@@ -434,11 +495,14 @@ async fn run(args: Args) -> Result<ExitCode, String> {
         }
     };
     note(&format!(
-        "{} -> {what} in {:.1} ms (ready after {:.1} ms); bootstrap {}",
-        args.function,
+        "{function} -> {what} in {:.1} ms (ready after {:.1} ms); bootstrap {}",
         took.as_secs_f64() * 1e3,
         init.as_secs_f64() * 1e3,
         status.unwrap_or_else(|| "still running".into())
     ));
-    Ok(ExitCode::from(code))
+    ExitCode::from(code)
+}
+
+fn note(msg: &str) {
+    eprintln!("invoke: {msg}");
 }

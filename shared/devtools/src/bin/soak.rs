@@ -3,9 +3,12 @@
 //! resident set stays flat after warm-up.
 //!
 //! ```text
-//! soak --bootstrap PATH [--function getLoginTicket|getUserInfo|test] [--invocations N]
-//!      [--warmup N] [--max-growth-kb KB]
+//! soak --bootstrap PATH [--function NAME] [--invocations N] [--warmup N] [--max-growth-kb KB]
 //! ```
+//! Any function runs: its handler, timeout and memory come from `cloudbaserc.json`
+//! ([`wxlogin_devtools::functions`]). getLoginTicket, getUserInfo and test have their own event
+//! mixes; any other function gets the generic mix (bad JSON, not JSON, null, no `request_id`,
+//! and `{}`), whose checks hold for every function on the runtime.
 //! Prints the figures; exits 1 when a check fails, 2 on bad usage or a failed start.
 
 use std::collections::BTreeMap;
@@ -13,62 +16,68 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use clap::{CommandFactory as _, Parser};
 use serde_json::{Value, json};
 use wxlogin_devtools::emulator::{EmulatorConfig, Outcome, Runner};
 use wxlogin_devtools::events::{call_function, http_access};
+use wxlogin_devtools::functions::FunctionList;
 use wxlogin_devtools::measure::{percentile, proc_status_kb};
 use wxlogin_devtools::mock_wechat::openid_for;
 use wxlogin_devtools::testkit::{APPID, ENV, LoginFixture};
 
-const USAGE: &str = "usage: soak --bootstrap PATH [--function getLoginTicket|getUserInfo|test] [--invocations N] [--warmup N] [--max-growth-kb KB]";
-
+/// Soak one function binary on the SCF emulator: good and bad events mixed, exactly one result of
+/// the expected kind for each, and a flat resident set after warm-up.
+#[derive(Parser, Debug)]
+#[command(name = "soak", bin_name = "soak")]
 struct Args {
+    /// The function binary to run (e.g. target/x86_64-unknown-linux-musl/release/getUserInfo)
+    #[arg(long, value_name = "PATH")]
     bootstrap: PathBuf,
-    function: String,
+    /// The function's name in cloudbaserc.json (default: the bootstrap's file name)
+    #[arg(long, value_name = "NAME")]
+    function: Option<String>,
+    /// How many invocations in all
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
     invocations: u64,
+    /// How many invocations before the resident set is measured (fewer than --invocations)
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
     warmup: u64,
+    /// How much the resident set may grow after warm-up
+    #[arg(long, value_name = "KB", default_value_t = 1024)]
     max_growth_kb: u64,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut a = Args {
-        bootstrap: PathBuf::new(),
-        function: String::new(),
-        invocations: 100_000,
-        warmup: 10_000,
-        max_growth_kb: 1024,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or(format!("{flag} needs a value"));
-        let number = |v: String| {
-            v.parse::<u64>()
-                .map_err(|_| format!("{flag}: not a number"))
-        };
-        match flag.as_str() {
-            "--bootstrap" => a.bootstrap = PathBuf::from(value()?),
-            "--function" => a.function = value()?,
-            "--invocations" => a.invocations = number(value()?)?,
-            "--warmup" => a.warmup = number(value()?)?,
-            "--max-growth-kb" => a.max_growth_kb = number(value()?)?,
-            "-h" | "--help" => return Err(String::new()),
-            other => return Err(format!("unknown argument {other}")),
+impl Args {
+    /// `--function`, else the bootstrap's file name.
+    fn function(&self) -> String {
+        self.function.clone().unwrap_or_else(|| {
+            self.bootstrap
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
+    }
+}
+
+/// Which event mix a function gets.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Mix {
+    /// getLoginTicket: logins by code, retried codes, WeChat errors, bad codes.
+    Login,
+    /// getUserInfo and test: identified calls; no identity is `UNAUTHENTICATED`.
+    Identity,
+    /// Any other function: only what the runtime decides is checked.
+    Generic,
+}
+
+impl Mix {
+    fn of(function: &str) -> Mix {
+        match function {
+            "getLoginTicket" => Mix::Login,
+            "getUserInfo" | "test" => Mix::Identity,
+            _ => Mix::Generic,
         }
     }
-    if a.bootstrap.as_os_str().is_empty() {
-        return Err("--bootstrap is required".into());
-    }
-    if a.function.is_empty() {
-        a.function = a
-            .bootstrap
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-    }
-    if a.warmup >= a.invocations {
-        return Err("--warmup must be smaller than --invocations".into());
-    }
-    Ok(a)
 }
 
 /// What an event should produce.
@@ -80,12 +89,20 @@ enum Expect {
     Err(&'static str),
     /// An `/error` (invocation error) with this errorCode.
     InvocationError(&'static str),
+    /// A `/response`, whatever it holds (the function decides; the generic mix).
+    Answered,
 }
 
 /// The i-th event of the mix: `(kind, raw event, extra /next headers, expected result)`.
-fn event(function: &str, i: u64) -> (&'static str, Vec<u8>, Vec<(String, String)>, Expect) {
+fn event(mix: Mix, i: u64) -> (&'static str, Vec<u8>, Vec<(String, String)>, Expect) {
     let json = |v: Value| v.to_string().into_bytes();
-    let login = function == "getLoginTicket";
+    let login = mix == Mix::Login;
+    // What a function answers to input it cannot use: its own error, or (generic) any answer.
+    let refused = |login_error| match mix {
+        Mix::Login => Expect::Err(login_error),
+        Mix::Identity => Expect::Err("UNAUTHENTICATED"),
+        Mix::Generic => Expect::Answered,
+    };
     // Fresh codes from 5000 users; slot 2 retries slot 1's code (the cache answers).
     let group = i / 10;
     let slot = i % 10;
@@ -137,6 +154,7 @@ fn event(function: &str, i: u64) -> (&'static str, Vec<u8>, Vec<(String, String)
             vec![],
             Expect::Err("BAD_REQUEST"),
         ),
+        0..=5 if mix == Mix::Generic => ("empty object", b"{}".to_vec(), vec![], Expect::Answered),
         0..=5 => (
             "identified call",
             json(call_function(json!({}), Some(&openid), Some(APPID))),
@@ -147,11 +165,7 @@ fn event(function: &str, i: u64) -> (&'static str, Vec<u8>, Vec<(String, String)
             "HTTP bad JSON",
             json(http_access("POST", "/login", Some("{nope"), ENV)),
             vec![],
-            Expect::Err(if login {
-                "BAD_REQUEST"
-            } else {
-                "UNAUTHENTICATED"
-            }),
+            refused("BAD_REQUEST"),
         ),
         7 => (
             "not JSON",
@@ -163,11 +177,7 @@ fn event(function: &str, i: u64) -> (&'static str, Vec<u8>, Vec<(String, String)
             "null event",
             b"null".to_vec(),
             vec![],
-            Expect::Err(if login {
-                "BAD_REQUEST"
-            } else {
-                "UNAUTHENTICATED"
-            }),
+            refused("BAD_REQUEST"),
         ),
         _ => (
             "no request_id",
@@ -192,6 +202,7 @@ fn check(outcome: &Outcome, expect: Expect) -> Result<(), String> {
         }
     };
     match (outcome, expect) {
+        (Outcome::Response(_), Expect::Answered) => Ok(()),
         (Outcome::Response(b), Expect::Ok) => match body(b)?.get("error") {
             None => Ok(()),
             Some(e) => Err(format!("expected success, got error {e}")),
@@ -214,143 +225,202 @@ fn check(outcome: &Outcome, expect: Expect) -> Result<(), String> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(msg) => {
-            if !msg.is_empty() {
-                eprintln!("soak: {msg}");
-            }
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
+    let args = Args::parse();
+    if args.warmup >= args.invocations {
+        Args::command()
+            .error(
+                clap::error::ErrorKind::ValueValidation,
+                "--warmup must be smaller than --invocations",
+            )
+            .exit();
+    }
+    match run(&args).await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("soak: {e}");
+            ExitCode::from(2)
         }
-    };
+    }
+}
+
+/// Start the function with the mock WeChat and a key, soak it, print the report. `Ok(passed)`;
+/// `Err` when it cannot start.
+async fn run(args: &Args) -> Result<bool, String> {
+    let function = args.function();
     // The mock WeChat and a 1024-bit key (the console's size) in a temp folder, removed at the end.
     let fx = LoginFixture::new().await;
     let mut env = fx.env();
     // Logs at warn: a soak measures the function, not the log pipe.
     env.push(("RUST_LOG".into(), "warn".into()));
-    let config = EmulatorConfig {
-        time_limit: Duration::from_secs(3),
-        namespace: ENV.into(),
-        function_name: args.function.clone(),
-        ..EmulatorConfig::default()
-    };
-    let rt = match Runner::start(&args.bootstrap, &env, config, false).await {
-        Ok(r) => r,
-        Err(f) => {
-            eprintln!("soak: init failed: {}\n{}", f.reason, f.logs);
-            return ExitCode::from(2);
-        }
-    };
-    let pid = rt.pid();
+    let config = config_for(&function)?;
+    let rt = Runner::start(&args.bootstrap, &env, config, false)
+        .await
+        .map_err(|f| format!("init failed: {}\n{}", f.reason, f.logs))?;
     eprintln!(
-        "soak: {} ({}), {} invocations, warm-up {}",
-        args.function,
+        "soak: {function} ({}), {} invocations, warm-up {}, {:?} mix",
         args.bootstrap.display(),
         args.invocations,
-        args.warmup
+        args.warmup,
+        Mix::of(&function)
     );
-    let mut latencies = Vec::with_capacity(args.invocations as usize);
-    let mut kinds: BTreeMap<&str, u64> = BTreeMap::new();
-    let mut failures: Vec<String> = Vec::new();
-    let mut rss_after_warmup = 0;
+    let soaked = soak(&rt, args, Mix::of(&function)).await;
+    let rejected = rt.emulator.rejected();
+    let (status, _) = rt.stop().await;
+    Ok(report(
+        &function,
+        args,
+        &soaked,
+        fx.mock.total_calls(),
+        &rejected,
+        status.as_deref(),
+    ))
+}
+
+/// The emulator's settings for `function`: its cloudbaserc.json entry, else a 3 s default.
+fn config_for(function: &str) -> Result<EmulatorConfig, String> {
+    let list = FunctionList::load().map_err(|e| e.to_string())?;
+    let mut config = EmulatorConfig {
+        time_limit: Duration::from_secs(3),
+        namespace: ENV.into(),
+        function_name: function.to_owned(),
+        ..EmulatorConfig::default()
+    };
+    match list.get(function) {
+        Some(spec) => {
+            config.time_limit = spec.timeout();
+            config.memory_limit_in_mb = spec.memory_mb;
+            config.handler = spec.handler.clone();
+        }
+        None => eprintln!(
+            "soak: {function} is not in {}: default settings",
+            list.path().display()
+        ),
+    }
+    Ok(config)
+}
+
+/// What a soak measured.
+struct Soaked {
+    latencies: Vec<Duration>,
+    kinds: BTreeMap<&'static str, u64>,
+    failures: Vec<String>,
+    rss_after_warmup: u64,
+    rss_end: u64,
+    hwm: u64,
+    elapsed: Duration,
+}
+
+/// Run the invocations (stopping early if the process dies or hangs), measuring as it goes.
+async fn soak(rt: &Runner, args: &Args, mix: Mix) -> Soaked {
+    let pid = rt.pid();
+    let mut s = Soaked {
+        latencies: Vec::with_capacity(args.invocations as usize),
+        kinds: BTreeMap::new(),
+        failures: Vec::new(),
+        rss_after_warmup: 0,
+        rss_end: 0,
+        hwm: 0,
+        elapsed: Duration::ZERO,
+    };
     let started = Instant::now();
     for i in 0..args.invocations {
         if i == args.warmup {
-            rss_after_warmup = proc_status_kb(pid, "VmRSS").unwrap_or_default();
+            s.rss_after_warmup = proc_status_kb(pid, "VmRSS").unwrap_or_default();
         }
-        let (kind, raw, headers, expect) = event(&args.function, i);
+        let (kind, raw, headers, expect) = event(mix, i);
         let t = Instant::now();
         let outcome = rt.invoke_raw(raw, headers).await;
-        latencies.push(t.elapsed());
-        *kinds.entry(kind).or_default() += 1;
+        s.latencies.push(t.elapsed());
+        *s.kinds.entry(kind).or_default() += 1;
         if let Err(e) = check(&outcome, expect) {
-            failures.push(format!("#{i} {kind}: {e}"));
+            s.failures.push(format!("#{i} {kind}: {e}"));
             if matches!(outcome, Outcome::Timeout | Outcome::Crashed(_)) {
                 break;
             }
         }
     }
-    let elapsed = started.elapsed();
-    let rss_end = proc_status_kb(pid, "VmRSS").unwrap_or_default();
-    let hwm = proc_status_kb(pid, "VmHWM").unwrap_or_default();
-    let rejected = rt.emulator.rejected();
-    let (status, _) = rt.stop().await;
+    s.elapsed = started.elapsed();
+    s.rss_end = proc_status_kb(pid, "VmRSS").unwrap_or_default();
+    s.hwm = proc_status_kb(pid, "VmHWM").unwrap_or_default();
+    s.latencies.sort_unstable();
+    s
+}
 
-    latencies.sort_unstable();
-    let n = latencies.len() as u64;
-    let growth = rss_end.saturating_sub(rss_after_warmup);
-    println!("## soak: {}", args.function);
+/// Print the figures and the verdict; `true` when every check passed.
+fn report(
+    function: &str,
+    args: &Args,
+    s: &Soaked,
+    wechat_calls: u32,
+    rejected: &[String],
+    status: Option<&str>,
+) -> bool {
+    let n = s.latencies.len() as u64;
+    let growth = s.rss_end.saturating_sub(s.rss_after_warmup);
+    println!("## soak: {function}");
     println!();
     println!("| figure | value |");
     println!("|---|---|");
     println!("| invocations | {n} |");
     println!(
         "| wall time | {:.1} s ({:.0} invocations/s) |",
-        elapsed.as_secs_f64(),
-        n as f64 / elapsed.as_secs_f64()
+        s.elapsed.as_secs_f64(),
+        n as f64 / s.elapsed.as_secs_f64()
     );
     println!(
         "| latency p50 / p99 / max | {:?} / {:?} / {:?} |",
-        percentile(&latencies, 0.5),
-        percentile(&latencies, 0.99),
-        latencies.last().copied().unwrap_or_default()
+        percentile(&s.latencies, 0.5),
+        percentile(&s.latencies, 0.99),
+        s.latencies.last().copied().unwrap_or_default()
     );
     println!(
         "| RSS after {} warm-up invocations | {} kB |",
-        args.warmup, rss_after_warmup
+        args.warmup, s.rss_after_warmup
     );
-    println!("| RSS at the end | {rss_end} kB |");
+    println!("| RSS at the end | {} kB |", s.rss_end);
     println!(
         "| RSS growth after warm-up | {growth} kB (limit {} kB) |",
         args.max_growth_kb
     );
-    println!("| peak RSS (VmHWM) | {hwm} kB |");
-    println!("| WeChat calls (mock) | {} |", fx.mock.total_calls());
+    println!("| peak RSS (VmHWM) | {} kB |", s.hwm);
+    println!("| WeChat calls (mock) | {wechat_calls} |");
     println!(
         "| results rejected by the emulator (second results) | {} |",
         rejected.len()
     );
-    println!("| wrong or missing results | {} |", failures.len());
-    println!(
-        "| exit | {} |",
-        status.as_deref().unwrap_or("still running")
-    );
+    println!("| wrong or missing results | {} |", s.failures.len());
+    println!("| exit | {} |", status.unwrap_or("still running"));
     println!();
-    for (kind, count) in &kinds {
+    for (kind, count) in &s.kinds {
         println!("- {kind}: {count}");
     }
-    let mut ok = true;
-    for f in failures.iter().take(10) {
-        println!("FAIL {f}");
-        ok = false;
-    }
+    let mut fails: Vec<String> = s.failures.iter().take(10).cloned().collect();
     if n != args.invocations {
-        println!("FAIL only {n} of {} invocations ran", args.invocations);
-        ok = false;
+        fails.push(format!("only {n} of {} invocations ran", args.invocations));
     }
     if !rejected.is_empty() {
-        println!(
-            "FAIL the emulator rejected results: {:?}",
+        fails.push(format!(
+            "the emulator rejected results: {:?}",
             &rejected[..rejected.len().min(5)]
-        );
-        ok = false;
+        ));
     }
     if growth > args.max_growth_kb {
-        println!(
-            "FAIL RSS grew {growth} kB after warm-up (limit {} kB)",
+        fails.push(format!(
+            "RSS grew {growth} kB after warm-up (limit {} kB)",
             args.max_growth_kb
-        );
-        ok = false;
+        ));
     }
-    if status.as_deref() != Some("exit status: 0") {
-        println!("FAIL the bootstrap did not exit 0 on SIGTERM: {status:?}");
-        ok = false;
+    if status != Some("exit status: 0") {
+        fails.push(format!(
+            "the bootstrap did not exit 0 on SIGTERM: {status:?}"
+        ));
     }
-    if ok {
+    for f in &fails {
+        println!("FAIL {f}");
+    }
+    if fails.is_empty() {
         println!("PASS");
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
     }
+    fails.is_empty()
 }

@@ -7,14 +7,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use serde_json::Value;
 use scf_runtime::Context;
+use scf_runtime::Secret;
 use scf_runtime::fuzzing::{
     ContextHeader, ContextVars, IDENTITY_KEYS, Identity, IdentitySource, UserInfo,
-    cloudbase_context, context_from_headers,
-    parse_environ, parse_environment,
+    cloudbase_context, context_from_headers, parse_environ, parse_environment,
 };
-use scf_runtime::Secret;
+use serde_json::Value;
 
 #[path = "common.rs"]
 mod common;
@@ -83,34 +82,39 @@ fn check_environment(s: &str) -> Option<ContextVars> {
     parsed.ok()
 }
 
+/// Properties of the merge, not a second copy of it: an oracle that repeats the loop it checks
+/// would repeat its mistakes too.
 fn check_merge(vars: &ContextVars) {
     let merged = cloudbase_context(vars, process_env);
-    // Every context var is there, as given (the context goes on top).
+    // The context goes on top: every context var is there, as given.
     for (k, v) in vars {
         assert_eq!(merged.get(k), Some(v));
     }
-    // Anything else came from the process environment.
+    // With nothing in the process environment the merge is the context itself: the rule the
+    // recorded Node fixtures show (testdata/node_sdk_context.json, getCloudbaseContext with every
+    // WX_/TCB_/SCF_ key removed from process.env).
+    assert_eq!(&cloudbase_context(vars, |_| None), vars);
+    // Anything else came from the process environment, and only because something named it:
+    // the context's own key lists, or a rule that holds for any context (the fixed keys and the
+    // process's own lists), which an empty context shows.
+    let from_empty = cloudbase_context(&ContextVars::new(), process_env);
+    let named_by_context = |k: &str| {
+        ["TCB_CONTEXT_KEYS", "WX_CONTEXT_KEYS"]
+            .iter()
+            .filter_map(|l| vars.get(*l))
+            .any(|list| list.split(',').any(|x| x == k))
+    };
     for (k, v) in &merged {
         if !vars.contains_key(k) {
             assert_eq!(process_env(k).as_ref(), Some(v), "{k:?} from nowhere");
+            assert!(
+                named_by_context(k) || from_empty.contains_key(k),
+                "{k:?} copied from the process though nothing names it"
+            );
         }
     }
-    // Keys named in the key lists are copied from the process when the context lacks them.
-    for list_key in ["TCB_CONTEXT_KEYS", "WX_CONTEXT_KEYS"] {
-        let list = vars
-            .get(list_key)
-            .cloned()
-            .or_else(|| process_env(list_key));
-        for key in list
-            .iter()
-            .flat_map(|l| l.split(','))
-            .filter(|k| !k.is_empty())
-        {
-            if let Some(p) = process_env(key).filter(|_| !vars.contains_key(key)) {
-                assert_eq!(merged.get(key), Some(&p));
-            }
-        }
-    }
+    // Merging again changes nothing: what the merge copied is what it would copy.
+    assert_eq!(cloudbase_context(&merged, process_env), merged);
 }
 
 fn check_identity(vars: &ContextVars) {

@@ -1,0 +1,22 @@
+//! Helpers for the integration tests that run the real function binaries, by concern:
+//! - [`fixtures`]: the mock WeChat with a fresh key ([`LoginFixture`]), built binaries
+//!   ([`function_bin`]), bash bootstraps that misbehave on purpose, and starting a runner;
+//! - [`leaks`]: unique secrets ([`Sentinels`]) and the record of everything a run produced
+//!   ([`Transcript`]) with the check that none of them leaked;
+//! - [`outcome`]: reading an invocation's result;
+//! - [`web`]: a function binary in web mode ([`WebProcess`]).
+//!
+//! It is a library module, not a `tests/common`, because `soak` and `bench` use the same
+//! fixture, and `cargo test` builds one copy instead of one per test file.
+
+mod fixtures;
+mod leaks;
+mod outcome;
+mod web;
+
+pub use fixtures::{
+    APPID, ENV, LoginFixture, SECRET, function_bin, script_bootstrap, start, try_start,
+};
+pub use leaks::{Sentinels, Transcript, pem_body_lines};
+pub use outcome::{http_parts, response_json};
+pub use web::{WebProcess, raise_own_nofile_limit, web_request};
