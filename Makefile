@@ -15,7 +15,7 @@ EVENT ?= {}
 endif
 ARGS ?=
 
-.PHONY: package-web check-package-web deploy-web bench bench-smoke soak invoke test fmt-check clippy unit compat deploy-check docs-check supply-chain audit build package check-package deploy help fuzz
+.PHONY: scaffold-check package-web check-package-web deploy-web bench bench-smoke soak invoke test fmt-check clippy unit compat deploy-check docs-check supply-chain audit build package check-package deploy help fuzz
 
 help:
 	@echo "make invoke [FN=$(subst $(eval) ,|,$(strip $(FUNCTIONS)))] [EVENT='{...}'] [ARGS='--http POST /login']"
@@ -35,7 +35,7 @@ help:
 invoke:
 	@scripts/invoke $(FN) '$(EVENT)' $(ARGS)
 
-test: fmt-check clippy unit compat deploy-check docs-check supply-chain
+test: fmt-check clippy unit scaffold-check compat deploy-check docs-check supply-chain
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -45,6 +45,11 @@ clippy:
 
 unit:
 	cargo test --workspace
+
+# scripts/new-function end to end in a copy of the repository, alone: it builds in the shared
+# target folder, so no other cargo may run beside it (see shared/devtools/tests/scaffold.rs).
+scaffold-check:
+	cargo test -p wxlogin-devtools --test scaffold -- --ignored
 
 # Our tickets against the official Node SDKs (npm registry needed once, for npm ci).
 compat: scripts/compat/node_modules/.installed
