@@ -405,3 +405,52 @@ async fn x_scf_headers_use_the_last_copy_and_request_ids_are_tokens() {
     );
     assert!(logs.contains("request_id=web-"), "{logs}");
 }
+
+/// A handler panic in web mode goes through the same pipeline as in event mode: `500 INTERNAL`
+/// for the client (no panic message), one JSON log line with the location and the request id,
+/// and the next request is served. (Before the one pipeline, the panic hook was installed in
+/// event mode only, so a web-mode panic went to stderr as plain text, without a request id.)
+#[tokio::test(flavor = "current_thread")]
+async fn a_web_mode_panic_is_logged_with_its_request_id() {
+    let env = [("LOG_FORMAT".to_owned(), "json".to_owned())];
+    let web = WebProcess::start(&function_bin("examples/faulty"), &env).await;
+    let (status, _, b) = web
+        .request(
+            "POST",
+            "/",
+            &[JSON, ("X-Scf-Request-Id", "req-panic-1")],
+            br#"{"panic":true}"#,
+        )
+        .await;
+    assert_eq!(
+        (status, json_body(&b)["error"].clone()),
+        (500, json!("INTERNAL"))
+    );
+    assert!(
+        !String::from_utf8_lossy(&b).contains("boom"),
+        "the panic message stays in the log"
+    );
+    let (status, _, b) = web.request("POST", "/", &[JSON], b"{}").await;
+    assert_eq!((status, json_body(&b)["ok"].clone()), (200, json!(true)));
+    let (status, logs) = web.stop().await;
+    assert_eq!(status, "exit status: 0", "{logs}");
+    let panic_line = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| {
+            v["fields"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("handler panicked: boom on purpose"))
+        })
+        .unwrap_or_else(|| panic!("no JSON panic line: {logs}"));
+    assert_eq!(
+        panic_line["span"]["request_id"],
+        json!("req-panic-1"),
+        "{panic_line}"
+    );
+    assert!(
+        panic_line["fields"]["location"]
+            .as_str()
+            .is_some_and(|l| l.contains("faulty.rs"))
+    );
+}
