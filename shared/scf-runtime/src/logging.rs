@@ -1,7 +1,7 @@
 //! Logging setup: `tracing` to stdout, which SCF collects (`docs/platform.md` "Logs").
 //!
 //! - `RUST_LOG` sets the filter (default `info`), e.g. `RUST_LOG=debug` or
-//!   `RUST_LOG=info,wxlogin=debug` (`target=level` pairs; tracing-subscriber's `Targets` syntax,
+//!   `RUST_LOG=info,scf_runtime=debug,wxlogin=debug` (`target=level` pairs; tracing-subscriber's `Targets` syntax,
 //!   without env-filter's span/field directives, which would link a regex engine into every
 //!   bootstrap).
 //! - `LOG_FORMAT=json` switches to one JSON object per line; anything else is plain text.
@@ -69,9 +69,9 @@ mod tests {
         );
         let (t, _) = filter_from(Some("debug"));
         assert!(enabled(&t, "x", tracing::Level::DEBUG));
-        let (t, _) = filter_from(Some("warn,wxlogin=debug"));
+        let (t, _) = filter_from(Some("warn,scf_runtime=debug"));
         assert!(
-            enabled(&t, "wxlogin::runtime", tracing::Level::DEBUG)
+            enabled(&t, "scf_runtime::event_loop", tracing::Level::DEBUG)
                 && !enabled(&t, "other", tracing::Level::INFO)
         );
         let (t, p) = filter_from(Some("=nonsense=="));
