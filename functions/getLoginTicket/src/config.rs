@@ -7,8 +7,8 @@
 
 use scf_runtime::{Misconfig, Settings};
 use tracing::info;
-use wxlogin::ticket::{CustomLoginKey, KeyError, TicketError, resolve_env};
-use wxlogin::wechat::{DEFAULT_API_BASE, WeChatClient};
+use wxlogin::{CustomLoginKey, KeyError, TicketError, resolve_env};
+use wxlogin::{DEFAULT_API_BASE, WeChatClient};
 
 use crate::login::Login;
 

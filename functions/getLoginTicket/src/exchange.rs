@@ -3,8 +3,8 @@
 
 use scf_runtime::{Context, FnError};
 use tracing::info;
-use wxlogin::ticket::{TicketError, TicketOptions, now_ms};
-use wxlogin::wechat::WxError;
+use wxlogin::WxError;
+use wxlogin::{TicketError, TicketOptions, now_ms};
 
 use crate::config::env_problem;
 use crate::login::{Login, LoginResult};

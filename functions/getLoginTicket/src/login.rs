@@ -6,8 +6,8 @@ use std::rc::Rc;
 
 use serde::Serialize;
 use tokio::sync::OnceCell;
-use wxlogin::ticket::CustomLoginKey;
-use wxlogin::wechat::WeChatClient;
+use wxlogin::CustomLoginKey;
+use wxlogin::WeChatClient;
 
 use crate::cache::{self, CodeCache};
 

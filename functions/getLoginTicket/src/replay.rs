@@ -14,7 +14,7 @@ use std::rc::Rc;
 use scf_runtime::{Context, FnError};
 use tokio::sync::OnceCell;
 use tracing::{info, warn};
-use wxlogin::wechat::WxError;
+use wxlogin::WxError;
 
 use crate::cache::{self, CodeCache};
 use crate::exchange::wechat_error;

@@ -49,7 +49,7 @@ async fn call_function_success_mints_a_valid_ticket() {
     assert_eq!(body["openid"], json!(openid));
     assert!(body.get("unionid").is_none(), "{body}");
     let ticket = body["ticket"].as_str().unwrap();
-    let report = fx.key.inspect(ticket, wxlogin::ticket::now_ms());
+    let report = fx.key.inspect(ticket, wxlogin::now_ms());
     assert!(report.ok(), "{report:?}");
     let claims = report.claims.unwrap();
     assert_eq!(
@@ -87,7 +87,7 @@ async fn http_success_plain_and_base64() {
     );
     assert!(
         fx.key
-            .inspect(body["ticket"].as_str().unwrap(), wxlogin::ticket::now_ms())
+            .inspect(body["ticket"].as_str().unwrap(), wxlogin::now_ms())
             .ok()
     );
 
@@ -143,10 +143,7 @@ async fn a_retried_code_gets_the_first_answer_without_a_second_wechat_call() {
     assert_eq!(fresh["error"], json!("CODE_USER_MISMATCH"), "{fresh}");
     assert!(
         fx.key
-            .inspect(
-                second["ticket"].as_str().unwrap(),
-                wxlogin::ticket::now_ms()
-            )
+            .inspect(second["ticket"].as_str().unwrap(), wxlogin::now_ms())
             .ok()
     );
     assert_eq!(

@@ -5,7 +5,7 @@
 
 use scf_runtime::{Context, Event, FnError};
 use serde::Serialize;
-use wxlogin::ticket::{format_ms, now_ms};
+use wxlogin::{format_ms, now_ms};
 
 /// The caller, as the smoke test reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -105,7 +105,7 @@ mod tests {
     #[test]
     fn generated_keys_load_and_mint() {
         let json = super::new_key_file(1024, "dev-env").unwrap();
-        let key = wxlogin::ticket::CustomLoginKey::from_json(&json).unwrap();
+        let key = wxlogin::CustomLoginKey::from_json(&json).unwrap();
         assert_eq!((key.bits(), key.env_id()), (1024, Some("dev-env")));
         assert_eq!(key.private_key_id().len(), 36);
         let t = key

@@ -64,7 +64,7 @@ async fn get_login_ticket_over_http_every_status() {
     assert_eq!(ok["openid"], json!(openid_for(APPID, "webby.1")));
     assert!(
         fx.key
-            .inspect(ok["ticket"].as_str().unwrap(), wxlogin::ticket::now_ms())
+            .inspect(ok["ticket"].as_str().unwrap(), wxlogin::now_ms())
             .ok()
     );
 

@@ -8,7 +8,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use rsa::pkcs1::EncodeRsaPrivateKey as _;
-use wxlogin::ticket::{CustomLoginKey, TicketOptions};
+use wxlogin::{CustomLoginKey, TicketOptions};
 
 const ENV: &str = "bench-env-1a2b";
 

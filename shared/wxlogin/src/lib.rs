@@ -1,12 +1,26 @@
 //! WeChat Mini Program login for CloudBase: what a login function needs beyond the runtime.
 //!
-//! - [`wechat`]: the WeChat server API client (`sns/jscode2session`), which trusts WeChat's
-//!   answer no further than its parsed fields (no redirects, a body cap, `errmsg` cleaned);
-//! - [`ticket`]: CloudBase custom-login keys and tickets (node-sdk `auth().createTicket`
-//!   compatible).
+//! - `wechat.rs`: the WeChat server API client ([`WeChatClient`]: `sns/jscode2session`), which
+//!   trusts WeChat's answer no further than its parsed fields (no redirects, a body cap, `errmsg`
+//!   cleaned);
+//! - `ticket/`: CloudBase custom-login keys and tickets ([`CustomLoginKey`]; node-sdk
+//!   `auth().createTicket` compatible).
+//!
+//! Modules are private; their API is re-exported here.
 //!
 //! The runtime (event loop, web mode, context, identity, errors) is the `scf-runtime` crate; this
 //! crate holds no runtime code.
 
-pub mod ticket;
-pub mod wechat;
+mod ticket;
+mod wechat;
+
+pub use ticket::{
+    Check, CustomLoginKey, DEFAULT_EXPIRE_AFTER_MS, DEFAULT_KEY_FILE, DEFAULT_REFRESH_MS,
+    Inspection, KeyError, KeySource, MAX_FORMATTABLE_MS, MIN_KEY_BITS, TICKET_LIFETIME_MS,
+    TICKET_SEPARATOR, TicketClaims, TicketError, TicketOptions, format_ms, now_ms, resolve_env,
+    validate_uid,
+};
+pub use wechat::{
+    CONNECT_TIMEOUT, ClientError, DEADLINE_MARGIN, DEFAULT_API_BASE, MAX_ANSWER_BYTES,
+    MAX_ERRMSG_CHARS, MIN_ATTEMPT, Session, WeChatClient, WxError, clean_errmsg, parse_answer,
+};

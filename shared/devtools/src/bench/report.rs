@@ -55,7 +55,7 @@ pub(super) fn write(i: &Inputs<'_>) -> (String, bool) {
          Produced by `{cmd}` on {}; {} cold starts and {} warm invocations per function and runtime, \
          interleaved. The emulator and mock WeChat run on 127.0.0.1 in the same process as the harness.\n\n\
          Machine:\n{}- {openssl_version}\n- load average (1 / 5 / 15 min) at the start: {load_at_start}; at the end: {}\n\n",
-        wxlogin::ticket::format_ms(wxlogin::ticket::now_ms()),
+        wxlogin::format_ms(wxlogin::now_ms()),
         s.cold,
         s.warm,
         machine::machine(),

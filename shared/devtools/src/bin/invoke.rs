@@ -323,8 +323,7 @@ fn namespace(env: &[(String, String)]) -> String {
         return e;
     }
     let lookup = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    let key =
-        wxlogin::ticket::CustomLoginKey::load(lookup, &std::env::current_dir().unwrap_or_default());
+    let key = wxlogin::CustomLoginKey::load(lookup, &std::env::current_dir().unwrap_or_default());
     key.ok()
         .and_then(|(k, _)| k.env_id().map(str::to_owned))
         .unwrap_or_else(|| "local-dev-env".into())

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use wxlogin::ticket::{CustomLoginKey, TicketOptions, format_ms, now_ms};
+use wxlogin::{CustomLoginKey, TicketOptions, format_ms, now_ms};
 use wxlogin_devtools::keys;
 
 /// CloudBase custom-login ticket tool. All times are milliseconds since the Unix epoch, as in the

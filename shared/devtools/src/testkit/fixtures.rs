@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use wxlogin::ticket::CustomLoginKey;
+use wxlogin::CustomLoginKey;
 
 use super::leaks::{Sentinels, pem_body_lines};
 use crate::emulator::{EmulatorConfig, InitFailure, Runner};

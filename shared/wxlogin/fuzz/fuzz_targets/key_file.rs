@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 use base64::Engine as _;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use wxlogin::ticket::{CustomLoginKey, KeyError, MIN_KEY_BITS, TicketOptions};
+use wxlogin::{CustomLoginKey, KeyError, MIN_KEY_BITS, TicketOptions};
 
 #[path = "common.rs"]
 mod common;
