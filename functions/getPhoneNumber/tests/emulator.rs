@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use wxlogin_devtools::events::{call_function, http_access};
 use wxlogin_devtools::mock_wechat::{ACCESS_TOKEN_MARKER, MOCK_PHONE};
 use wxlogin_devtools::testkit::{
-    APPID, ENV, LoginFixture, SECRET, http_parts, response_json, start,
+    APPID, ENV, LoginFixture, SECRET, WebProcess, http_parts, response_json, start, web_request,
 };
 
 fn bin() -> &'static Path {
@@ -165,5 +165,36 @@ async fn token_fault_rows() {
         "{body}"
     );
     let (_, logs) = rt.stop().await;
+    assert_clean_logs(&logs);
+}
+
+/// Web mode serves requests concurrently: on a cold instance they share one token fetch (the
+/// mock's stable_token is slowed down so that they overlap).
+#[tokio::test(flavor = "current_thread")]
+async fn concurrent_web_requests_share_one_token_fetch() {
+    let fx = LoginFixture::new().await;
+    fx.mock.set_token_fault("slow-200");
+    let web = WebProcess::start(bin(), &fx.env()).await;
+    let port = web.port;
+    let call = |i: usize| async move {
+        let body = json!({ "code": format!("phone.web{i}") }).to_string();
+        web_request(
+            port,
+            "POST",
+            "/",
+            &[("Content-Type", "application/json")],
+            body.as_bytes(),
+        )
+        .await
+    };
+    let answers = futures_util::future::join_all((0..8).map(call)).await;
+    for (status, _, body) in &answers {
+        assert_eq!(*status, 200, "{}", String::from_utf8_lossy(body));
+        let v: Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(v["purePhoneNumber"], json!(MOCK_PHONE));
+    }
+    assert_eq!(fx.mock.token_fetches(), 1);
+    let (status, logs) = web.stop().await;
+    assert_eq!(status, "exit status: 0", "{logs}");
     assert_clean_logs(&logs);
 }

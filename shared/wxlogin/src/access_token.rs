@@ -109,11 +109,6 @@ impl WeChatClient {
         self.token_for(deadline, None).await
     }
 
-    /// Forget the cached token (for example after a configuration change). The next call fetches.
-    pub async fn forget_access_token(&self) {
-        self.token.lock().await.cached = None;
-    }
-
     /// The token, given that WeChat just `rejected` one (`None`: it rejected nothing). A cached
     /// token other than the rejected one is used (a concurrent call already refreshed it);
     /// otherwise one is fetched, and when the fetch hands back the rejected token itself, fetched
