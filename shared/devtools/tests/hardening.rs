@@ -341,6 +341,100 @@ async fn upstream_faults(s: &Sentinels) -> Transcript {
     t
 }
 
+/// getPhoneNumber's WeChat rows (the access_token and getuserphonenumber), with the sentinel
+/// AppSecret: the mock's tokens (`ACCESS_TOKEN_MARKER`) and its phone number must stay out of
+/// every log line, and the tokens out of every response. Each fault is followed by a good call.
+async fn phone_faults(s: &Sentinels) -> Transcript {
+    let fx = LoginFixture::with_sentinels(s).await;
+    let mut t = Transcript::default();
+    let rt = start(&function_bin("getPhoneNumber"), &fx.env(), LIMIT_MS).await;
+    // (label, token fault, code, status, error)
+    let rows: &[(&str, &str, &str, u16, Option<&str>)] = &[
+        ("success", "", "phone.a", 200, None),
+        ("40029", "", "err-40029", 401, Some("WX_API_ERROR")),
+        ("45011", "", "err-45011", 429, Some("WX_API_ERROR")),
+        ("-1 twice", "", "err--1", 502, Some("WX_API_ERROR")),
+        ("40001 once", "", "token-expired-once.1", 200, None),
+        (
+            "another appid",
+            "",
+            "other-appid.1",
+            502,
+            Some("WX_API_BAD_RESPONSE"),
+        ),
+        ("token expired mid-run", "expire", "phone.b", 200, None),
+        (
+            "same token handed back",
+            "same-token-once",
+            "token-expired-once.2",
+            200,
+            None,
+        ),
+        ("stable_token -1 once", "err--1-once", "phone.c", 200, None),
+        (
+            "stable_token 45009",
+            "err-45009",
+            "phone.d",
+            429,
+            Some("WX_API_ERROR"),
+        ),
+        (
+            "stable_token 5xx",
+            "http-500",
+            "phone.e",
+            502,
+            Some("WX_API_UNREACHABLE"),
+        ),
+        (
+            "stable_token HTML",
+            "html",
+            "phone.f",
+            502,
+            Some("WX_API_BAD_RESPONSE"),
+        ),
+    ];
+    for (i, (label, fault, code, status, error)) in rows.iter().enumerate() {
+        match *fault {
+            "" => {}
+            "expire" => fx.mock.expire_token(),
+            // The code itself gets the 40001; the refetch then hands back that token.
+            "same-token-once" => fx.mock.set_token_fault("same-token-once"),
+            f => {
+                // A fault that stays (not -once) needs the cached token gone: expire it.
+                fx.mock.expire_token();
+                fx.mock.set_token_fault(f);
+            }
+        }
+        let o = before_deadline(&rt, &post(&json!({ "code": code }).to_string()), label).await;
+        t.outcome(format!("getPhoneNumber {label}"), &o);
+        let (got, _, body) = http_parts(&o);
+        assert_eq!(got, *status, "{label}: {body}");
+        match error {
+            Some(e) => assert_error(&body, e, label),
+            None => assert_eq!(body["countryCode"], json!("86"), "{label}: {body}"),
+        }
+        fx.mock.set_token_fault("");
+        // The instance lives on.
+        let o = rt
+            .invoke(&post(
+                &json!({ "code": format!("phone.next-{i}") }).to_string(),
+            ))
+            .await;
+        t.outcome(format!("getPhoneNumber after {label}"), &o);
+        let (got, _, body) = http_parts(&o);
+        assert_eq!(got, 200, "after {label}: {body}");
+    }
+    assert_eq!(fx.mock.forced_refreshes(), 1);
+    stop_clean(rt, &mut t, "getPhoneNumber (WeChat faults)").await;
+    t
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn phone_faults_answer_and_the_next_call_works() {
+    let s = Sentinels::new();
+    phone_faults(&s).await.assert_no_leak(&s);
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn upstream_faults_answer_before_the_deadline_and_the_next_call_works() {
     let s = Sentinels::new();
@@ -1201,6 +1295,7 @@ async fn no_secret_leaks_on_any_path() {
     let s = Sentinels::new();
     let mut t = Transcript::default();
     t.extend(upstream_faults(&s).await);
+    t.extend(phone_faults(&s).await);
     t.extend(runtime_api_faults(&s).await);
     t.extend(bad_input(&s).await);
     t.extend(config_faults(&s).await);

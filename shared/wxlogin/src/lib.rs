@@ -3,6 +3,9 @@
 //! - `wechat.rs`: the WeChat server API client ([`WeChatClient`]: `sns/jscode2session`), which
 //!   trusts WeChat's answer no further than its parsed fields (no redirects, a body cap, `errmsg`
 //!   cleaned);
+//! - `access_token.rs`: the access_token (`cgi-bin/stable_token`), cached and shared by the
+//!   instance, and the calls that take it;
+//! - `phone.rs`: `wxa/business/getuserphonenumber` on that token ([`PhoneNumber`]);
 //! - `ticket/`: CloudBase custom-login keys and tickets ([`CustomLoginKey`]; node-sdk
 //!   `auth().createTicket` compatible).
 //!
@@ -11,8 +14,19 @@
 //! The runtime (event loop, web mode, context, identity, errors) is the `scf-runtime` crate; this
 //! crate holds no runtime code.
 
+mod access_token;
+mod phone;
 mod ticket;
 mod wechat;
+
+pub use access_token::{
+    BAD_TOKEN_ERRCODES, MAX_TOKEN_BYTES, MAX_TOKEN_LIFETIME_SECS, TOKEN_MARGIN_SECS,
+    cache_lifetime, parse_token_answer,
+};
+pub use phone::{
+    MAX_COUNTRY_CODE_CHARS, MAX_PHONE_CHARS, PHONE_PATH, PhoneNumber, mask_phone,
+    parse_phone_answer,
+};
 
 pub use ticket::{
     Check, CustomLoginKey, DEFAULT_EXPIRE_AFTER_MS, DEFAULT_KEY_FILE, DEFAULT_REFRESH_MS,

@@ -1,4 +1,6 @@
-//! WeChat server API client: `GET {WECHAT_API_BASE}/sns/jscode2session` (code2Session).
+//! WeChat server API client: `GET {WECHAT_API_BASE}/sns/jscode2session` (code2Session), and the
+//! rules every WeChat call goes through (the access_token and the APIs that take it live in
+//! `access_token.rs` and `phone.rs`, on this same client).
 //!
 //! Facts (`docs/platform.md` "WeChat jscode2session"; WeChat doc `auth.code2Session`): query
 //! `appid, secret, js_code, grant_type=authorization_code`; answer `{openid, session_key,
@@ -19,12 +21,16 @@
 //!   request (the AppSecret, the code, the query string) is removed, control characters become
 //!   spaces, and it is cut to [`MAX_ERRMSG_CHARS`].
 
+use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use tracing::{debug, warn};
 
 use scf_runtime::Secret;
+
+use crate::access_token::TokenState;
 
 /// Default API base.
 pub const DEFAULT_API_BASE: &str = "https://api.weixin.qq.com";
@@ -76,7 +82,7 @@ pub enum WxError {
 pub struct ClientError(String);
 
 impl WxError {
-    fn retryable(&self) -> bool {
+    pub(crate) fn retryable(&self) -> bool {
         matches!(
             self,
             WxError::Unreachable(_) | WxError::Api { errcode: -1, .. }
@@ -101,7 +107,7 @@ struct RawAnswer {
 /// Clean WeChat's `errmsg` before it goes into a response or a log line: every occurrence of
 /// an `echo` (what we sent: the AppSecret, the code, and so the query string), plain or
 /// percent-encoded, becomes `[redacted]`; any `name=value` pair of our query
-/// (`appid`, `secret`, `js_code`, `grant_type`) loses its value; control characters become spaces;
+/// (`appid`, `secret`, `js_code`, `grant_type`, `access_token`) loses its value; control characters become spaces;
 /// the result is cut to [`MAX_ERRMSG_CHARS`] characters. Redaction happens before the cut, so no
 /// prefix of a secret survives.
 pub fn clean_errmsg(errmsg: &str, echoes: &[&str]) -> String {
@@ -112,7 +118,7 @@ pub fn clean_errmsg(errmsg: &str, echoes: &[&str]) -> String {
             msg = msg.replace(form, "[redacted]");
         }
     }
-    for name in ["appid", "secret", "js_code", "grant_type"] {
+    for name in ["appid", "secret", "js_code", "grant_type", "access_token"] {
         msg = redact_parameter(&msg, name);
     }
     msg.chars()
@@ -148,24 +154,7 @@ fn redact_parameter(msg: &str, name: &str) -> String {
 /// [`WxError::Api`] for a non-zero `errcode` (its `errmsg` cleaned), [`WxError::BadResponse`]
 /// otherwise. Messages never include the body (it could hold a session_key).
 pub fn parse_answer(body: &[u8], echoes: &[&str]) -> Result<Session, WxError> {
-    let text = String::from_utf8_lossy(body);
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        return Err(WxError::BadResponse("empty body".into()));
-    }
-    let raw: RawAnswer = serde_json::from_str(trimmed).map_err(|e| {
-        let what = if trimmed.starts_with('<') {
-            "HTML or XML instead of JSON"
-        } else {
-            "not JSON"
-        };
-        WxError::BadResponse(format!(
-            "{what} ({} bytes; line {} column {})",
-            body.len(),
-            e.line(),
-            e.column()
-        ))
-    })?;
+    let raw: RawAnswer = parse_json(body)?;
     if let Some(errcode) = raw.errcode.filter(|c| *c != 0) {
         let errmsg = clean_errmsg(&raw.errmsg.unwrap_or_default(), echoes);
         return Err(WxError::Api { errcode, errmsg });
@@ -181,13 +170,43 @@ pub fn parse_answer(body: &[u8], echoes: &[&str]) -> Result<Session, WxError> {
     })
 }
 
-/// A jscode2session client for one mini program.
+/// Parse a WeChat answer body as JSON whatever its content type (WeChat sends `text/plain`).
+///
+/// # Errors
+/// [`WxError::BadResponse`] for an empty body, HTML, or anything that is not this JSON; the
+/// message gives the size and position, never the body (it could hold a secret).
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, WxError> {
+    let text = String::from_utf8_lossy(body);
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(WxError::BadResponse("empty body".into()));
+    }
+    serde_json::from_str(trimmed).map_err(|e| {
+        let what = if trimmed.starts_with('<') {
+            "HTML or XML instead of JSON"
+        } else {
+            "not JSON"
+        };
+        WxError::BadResponse(format!(
+            "{what} ({} bytes; line {} column {})",
+            body.len(),
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+/// A WeChat server API client for one mini program: jscode2session, the access_token
+/// (`access_token.rs`) and the APIs that take it (`phone.rs`). Clones share the HTTP connection
+/// pool and the cached access_token.
 #[derive(Debug, Clone)]
 pub struct WeChatClient {
-    http: reqwest::Client,
-    base: String,
-    appid: String,
-    secret: Secret,
+    pub(crate) http: reqwest::Client,
+    pub(crate) base: String,
+    pub(crate) appid: String,
+    pub(crate) secret: Secret,
+    /// The cached access_token; its lock is the single flight for fetching it.
+    pub(crate) token: Arc<tokio::sync::Mutex<TokenState>>,
 }
 
 impl WeChatClient {
@@ -216,6 +235,7 @@ impl WeChatClient {
             base: api_base.trim_end_matches('/').to_owned(),
             appid,
             secret,
+            token: Arc::default(),
         })
     }
 
@@ -232,35 +252,52 @@ impl WeChatClient {
     /// # Errors
     /// [`WxError`].
     pub async fn code2session(&self, code: &str, deadline: Instant) -> Result<Session, WxError> {
-        let budget = || {
-            deadline
-                .saturating_duration_since(Instant::now())
-                .saturating_sub(DEADLINE_MARGIN)
-        };
-        let first = budget();
+        self.with_one_retry("jscode2session", deadline, |budget| {
+            self.attempt(code, budget)
+        })
+        .await
+    }
+
+    /// The time an attempt may take: what is left before `deadline`, minus [`DEADLINE_MARGIN`].
+    pub(crate) fn budget(deadline: Instant) -> Duration {
+        deadline
+            .saturating_duration_since(Instant::now())
+            .saturating_sub(DEADLINE_MARGIN)
+    }
+
+    /// The first attempt when at least [`MIN_ATTEMPT`] is left; one retry of a retryable error
+    /// (errcode `-1`, transport) when [`MIN_ATTEMPT`] is still left. Every WeChat call goes
+    /// through here, so all of them share one retry rule. `what` names the API in logs.
+    pub(crate) async fn with_one_retry<T, F, Fut>(
+        &self,
+        what: &str,
+        deadline: Instant,
+        mut attempt: F,
+    ) -> Result<T, WxError>
+    where
+        F: FnMut(Duration) -> Fut,
+        Fut: Future<Output = Result<T, WxError>>,
+    {
+        let first = Self::budget(deadline);
         if first < MIN_ATTEMPT {
-            return Err(WxError::Unreachable(format!(
-                "not enough time left in the invocation ({} ms) for a WeChat call",
-                first.as_millis()
-            )));
+            return Err(not_enough_time(first));
         }
-        match self.attempt(code, first).await {
+        match attempt(first).await {
             Err(e) if e.retryable() => {
-                let second = budget();
+                let second = Self::budget(deadline);
                 if second < MIN_ATTEMPT {
-                    warn!("jscode2session failed and no time is left to retry: {e}");
+                    warn!("{what} failed and no time is left to retry: {e}");
                     return Err(e);
                 }
-                warn!("jscode2session failed, retrying once: {e}");
-                self.attempt(code, second).await
+                warn!("{what} failed, retrying once: {e}");
+                attempt(second).await
             }
             other => other,
         }
     }
 
     async fn attempt(&self, code: &str, budget: Duration) -> Result<Session, WxError> {
-        let started = Instant::now();
-        let resp = self
+        let req = self
             .http
             .get(format!("{}/sns/jscode2session", self.base))
             .query(&[
@@ -269,31 +306,50 @@ impl WeChatClient {
                 ("js_code", code),
                 ("grant_type", "authorization_code"),
             ])
-            .timeout(budget)
-            .send()
-            .await
-            .map_err(|e| WxError::Unreachable(describe_http_error(e)))?;
-        let status = resp.status();
-        if status.is_redirection() {
-            return Err(WxError::BadResponse(format!(
-                "HTTP {status}: a redirect, not followed"
-            )));
-        }
-        let body = read_capped(resp).await?;
-        debug!(
-            status = status.as_u16(),
-            bytes = body.len(),
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "jscode2session answered"
-        );
-        if status.is_server_error() {
-            return Err(WxError::Unreachable(format!("HTTP {status}")));
-        }
-        if !status.is_success() {
-            return Err(WxError::BadResponse(format!("HTTP {status}")));
-        }
+            .timeout(budget);
+        let body = send(req, "jscode2session").await?;
         parse_answer(&body, &[self.secret.expose(), code])
     }
+}
+
+/// The error for an invocation with less than [`MIN_ATTEMPT`] left.
+pub(crate) fn not_enough_time(left: Duration) -> WxError {
+    WxError::Unreachable(format!(
+        "not enough time left in the invocation ({} ms) for a WeChat call",
+        left.as_millis()
+    ))
+}
+
+/// Send one request under the client's rules and return the body: a 3xx is
+/// [`WxError::BadResponse`] (never followed), the body is capped at [`MAX_ANSWER_BYTES`], a 5xx
+/// or a transport error is [`WxError::Unreachable`], any other non-2xx is
+/// [`WxError::BadResponse`]. Errors never carry the URL (it may hold a secret or a token).
+pub(crate) async fn send(req: reqwest::RequestBuilder, what: &str) -> Result<Vec<u8>, WxError> {
+    let started = Instant::now();
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| WxError::Unreachable(describe_http_error(e)))?;
+    let status = resp.status();
+    if status.is_redirection() {
+        return Err(WxError::BadResponse(format!(
+            "HTTP {status}: a redirect, not followed"
+        )));
+    }
+    let body = read_capped(resp).await?;
+    debug!(
+        status = status.as_u16(),
+        bytes = body.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "{what} answered"
+    );
+    if status.is_server_error() {
+        return Err(WxError::Unreachable(format!("HTTP {status}")));
+    }
+    if !status.is_success() {
+        return Err(WxError::BadResponse(format!("HTTP {status}")));
+    }
+    Ok(body)
 }
 
 /// Format a reqwest error with its whole source chain, **without the request URL** (a WeChat URL

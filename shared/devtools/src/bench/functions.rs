@@ -31,10 +31,11 @@ pub(super) fn config(function: &str) -> EmulatorConfig {
 pub(super) fn event(function: &str, tag: &str, i: usize) -> (Vec<u8>, Vec<(String, String)>) {
     let code = format!("bench{tag}{i}.1");
     let openid = openid_for(APPID, &code);
-    let data = if function == "getLoginTicket" {
-        json!({ "code": code })
-    } else {
-        json!({})
+    let data = match function {
+        "getLoginTicket" => json!({ "code": code }),
+        // A phone code is single-use too; the mock answers any `phone.` code.
+        "getPhoneNumber" => json!({ "code": format!("phone.{code}") }),
+        _ => json!({}),
     };
     let environ = format!(
         "WX_OPENID={openid};WX_APPID={APPID};WX_UNIONID=uBench;WX_CONTEXT_KEYS=WX_OPENID,WX_APPID,WX_UNIONID"
@@ -53,6 +54,12 @@ pub(super) fn check(function: &str, lang: Lang, o: &Outcome) -> Result<(), Strin
         return Err(format!("{} {function}: {o:?}", lang.name()));
     };
     let v: Value = serde_json::from_slice(b).map_err(|e| format!("not JSON: {e}"))?;
+    if function == "getPhoneNumber" {
+        return match v["purePhoneNumber"].as_str() {
+            Some(_) => Ok(()),
+            None => Err(format!("{} {function}: unexpected answer {v}", lang.name())),
+        };
+    }
     let openid = v
         .get("identity")
         .unwrap_or(&v)
@@ -69,10 +76,11 @@ pub(super) fn check(function: &str, lang: Lang, o: &Outcome) -> Result<(), Strin
 pub(super) async fn cold_starts(
     s: &Setup,
     function: &str,
+    langs: &[Lang],
     figs: &mut [Figures; 2],
 ) -> Result<(), String> {
     for i in 0..s.cold {
-        for (k, lang) in [Lang::Rust, Lang::Node].into_iter().enumerate() {
+        for (k, lang) in langs.iter().copied().enumerate() {
             let (ev, headers) = event(function, &format!("cold{}", lang.name()), i);
             let (rt, o, took) = Runner::start_cold(
                 &s.bootstrap(lang, function),
@@ -91,9 +99,14 @@ pub(super) async fn cold_starts(
     Ok(())
 }
 
-pub(super) async fn warm(s: &Setup, function: &str, figs: &mut [Figures; 2]) -> Result<(), String> {
+pub(super) async fn warm(
+    s: &Setup,
+    function: &str,
+    langs: &[Lang],
+    figs: &mut [Figures; 2],
+) -> Result<(), String> {
     let mut runners = Vec::new();
-    for lang in [Lang::Rust, Lang::Node] {
+    for lang in langs.iter().copied() {
         let rt = Runner::start(
             &s.bootstrap(lang, function),
             &s.env,
@@ -144,22 +157,30 @@ pub(super) fn node_zip_bytes(node_dir: &Path, function: &str) -> Option<u64> {
     ok.then_some(size).flatten()
 }
 
-/// Cold starts, warm latency and package sizes of `function`, Rust and Node.
-pub(super) async fn measure(s: &Setup, function: &str) -> Result<[Figures; 2], String> {
+/// Cold starts, warm latency and package sizes of `function` in `langs` (Rust first; Node too
+/// when the function has a Node reference). The figures are `[Rust, Node]`; Node's stay empty
+/// when it is not measured.
+pub(super) async fn measure(
+    s: &Setup,
+    function: &str,
+    langs: &[Lang],
+) -> Result<[Figures; 2], String> {
     let mut figs = [Figures::default(), Figures::default()];
     eprintln!(
         "bench: {function}: {} cold starts each, interleaved",
         s.cold
     );
-    cold_starts(s, function, &mut figs).await?;
+    cold_starts(s, function, langs, &mut figs).await?;
     eprintln!(
         "bench: {function}: {} warm invocations each, in alternating blocks",
         s.warm
     );
-    warm(s, function, &mut figs).await?;
+    warm(s, function, langs, &mut figs).await?;
     figs[0].zip_bytes = std::fs::metadata(s.args.dist.join(format!("{function}.zip")))
         .ok()
         .map(|m| m.len());
-    figs[1].zip_bytes = node_zip_bytes(&s.args.node_dir, function);
+    if langs.contains(&Lang::Node) {
+        figs[1].zip_bytes = node_zip_bytes(&s.args.node_dir, function);
+    }
     Ok(figs)
 }

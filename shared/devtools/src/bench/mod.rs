@@ -42,11 +42,12 @@ use std::time::Instant;
 
 use crate::load::{self, LoadOptions};
 use crate::testkit::{ENV, LoginFixture};
-use setup::{Figures, Setup};
+use setup::{Figures, Lang, Setup};
 
-/// The functions of the list (`cloudbaserc.json`) that have a Node reference to be compared
-/// with (`<node-dir>/functions/<name>/bootstrap`); the others are named and skipped.
-fn compared(node_dir: &std::path::Path) -> Result<Vec<String>, String> {
+/// The functions of the list (`cloudbaserc.json`): those that have a Node reference to be
+/// compared with (`<node-dir>/functions/<name>/bootstrap`), and the others (measured in Rust
+/// only).
+fn compared(node_dir: &std::path::Path) -> Result<(Vec<String>, Vec<String>), String> {
     let list = crate::functions::FunctionList::load().map_err(|e| e.to_string())?;
     let (with, without): (Vec<&str>, Vec<&str>) = list.names().into_iter().partition(|f| {
         node_dir
@@ -57,11 +58,12 @@ fn compared(node_dir: &std::path::Path) -> Result<Vec<String>, String> {
     });
     if !without.is_empty() {
         eprintln!(
-            "bench: no Node reference for {} (scripts/bench/node/functions/<name>): not compared",
+            "bench: no Node reference for {} (scripts/bench/node/functions/<name>): Rust only",
             without.join(", ")
         );
     }
-    Ok(with.into_iter().map(str::to_owned).collect())
+    let owned = |v: Vec<&str>| v.into_iter().map(str::to_owned).collect();
+    Ok((owned(with), owned(without)))
 }
 
 /// `bench`'s arguments.
@@ -172,7 +174,7 @@ pub async fn run(args: Args) -> ExitCode {
         key_1024: fx.key_path.clone(),
         key_2048,
     };
-    let names = match compared(&s.args.node_dir) {
+    let (names, rust_only_names) = match compared(&s.args.node_dir) {
         Ok(n) => n,
         Err(e) => {
             eprintln!("bench: {e}");
@@ -181,8 +183,18 @@ pub async fn run(args: Args) -> ExitCode {
     };
     let mut all: Vec<(&str, [Figures; 2])> = Vec::new();
     for function in &names {
-        match functions::measure(&s, function).await {
+        match functions::measure(&s, function, &[Lang::Rust, Lang::Node]).await {
             Ok(figs) => all.push((function, figs)),
+            Err(e) => {
+                eprintln!("bench: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
+    let mut rust_only: Vec<(&str, Figures)> = Vec::new();
+    for function in &rust_only_names {
+        match functions::measure(&s, function, &[Lang::Rust]).await {
+            Ok([rust, _]) => rust_only.push((function, rust)),
             Err(e) => {
                 eprintln!("bench: {e}");
                 return ExitCode::from(1);
@@ -213,6 +225,7 @@ pub async fn run(args: Args) -> ExitCode {
     let (text, load_valid) = report::write(&report::Inputs {
         s: &s,
         all: &all,
+        rust_only: &rust_only,
         web: &web,
         load_rows: &load_rows,
         load_options: &load_options,

@@ -13,6 +13,8 @@ use crate::measure::{ms, percentile, ratio};
 pub(super) struct Inputs<'a> {
     pub(super) s: &'a Setup,
     pub(super) all: &'a [(&'a str, [Figures; 2])],
+    /// Functions without a Node reference: Rust figures only.
+    pub(super) rust_only: &'a [(&'a str, Figures)],
     pub(super) web: &'a (Vec<Duration>, Vec<Duration>, u64),
     pub(super) load_rows: &'a [load::Comparison],
     pub(super) load_options: &'a LoadOptions,
@@ -27,6 +29,7 @@ pub(super) fn write(i: &Inputs<'_>) -> (String, bool) {
     let Inputs {
         s,
         all,
+        rust_only,
         web,
         load_rows,
         load_options,
@@ -114,6 +117,20 @@ pub(super) fn write(i: &Inputs<'_>) -> (String, bool) {
                 node.zip_bytes.unwrap_or(0) as f64
             )
         ));
+    }
+    if !rust_only.is_empty() {
+        r.push_str("\n## Functions without a Node reference (Rust only)\n\nThe same runs as above (callFunction events from a vouched caller, the mock WeChat on 127.0.0.1); getPhoneNumber's first invocation also fetches the access_token, which the warm invocations reuse.\n\n| function | cold start, median | cold start, p90 | warm, p50 | warm, p99 | peak RSS | package (zip) |\n|---|---|---|---|---|---|---|\n");
+        for (function, f) in rust_only {
+            r.push_str(&format!(
+                "| {function} | {} | {} | {} | {} | {:.1} MB | {} |\n",
+                ms(percentile(&f.cold, 0.5)),
+                ms(percentile(&f.cold, 0.9)),
+                ms(percentile(&f.warm, 0.5)),
+                ms(percentile(&f.warm, 0.99)),
+                f.peak_rss_kb as f64 / 1024.0,
+                f.zip_bytes.map(kb).unwrap_or_else(|| "n/a".into()),
+            ));
+        }
     }
     r.push_str(&format!(
         "\n## Web mode (getLoginTicket --web, Rust only)\n\nThe same binary as a CloudBase HTTP function: spawn → first HTTP 200 (WeChat mock round trip and one signature included), then warm requests on one keep-alive connection.\n\n| figure | value |\n|---|---|\n| cold start, median | {} |\n| cold start, p90 | {} |\n| warm, p50 | {} |\n| warm, p99 | {} |\n| peak RSS | {:.1} MB |\n",

@@ -275,7 +275,7 @@ impl LocalSetup {
                 .await
                 .map_err(InvokeError::Mock)?;
             note(&format!(
-                "no WX_APPID/WX_SECRET: using the local jscode2session mock at {}",
+                "no WX_APPID/WX_SECRET: using the local jscode2session mock (also stable_token and getuserphonenumber) at {}",
                 mock.base_url()
             ));
             set("WX_APPID", MOCK_APPID.into());

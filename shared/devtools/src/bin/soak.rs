@@ -6,8 +6,8 @@
 //! soak --bootstrap PATH [--function NAME] [--invocations N] [--warmup N] [--max-growth-kb KB]
 //! ```
 //! Any function runs: its handler, timeout and memory come from `cloudbaserc.json`
-//! ([`wxlogin_devtools::functions`]). getLoginTicket, getUserInfo and test have their own event
-//! mixes; any other function gets the generic mix (bad JSON, not JSON, null, no `request_id`,
+//! ([`wxlogin_devtools::functions`]). getLoginTicket, getPhoneNumber, getUserInfo and test have
+//! their own event mixes; any other function gets the generic mix (bad JSON, not JSON, null, no `request_id`,
 //! and `{}`), whose checks hold for every function on the runtime.
 //! Prints the figures; exits 1 when a check fails, 2 on bad usage or a failed start.
 
@@ -64,6 +64,9 @@ impl Args {
 enum Mix {
     /// getLoginTicket: logins by code, retried codes, WeChat errors, bad codes.
     Login,
+    /// getPhoneNumber: phone codes (each single-use), a used code, WeChat errors, bad codes, on
+    /// the instance's one access_token.
+    Phone,
     /// getUserInfo and test: identified calls; no identity is `UNAUTHENTICATED`.
     Identity,
     /// Any other function: only what the runtime decides is checked.
@@ -74,6 +77,7 @@ impl Mix {
     fn of(function: &str) -> Mix {
         match function {
             "getLoginTicket" => Mix::Login,
+            "getPhoneNumber" => Mix::Phone,
             "getUserInfo" | "test" => Mix::Identity,
             _ => Mix::Generic,
         }
@@ -97,9 +101,10 @@ enum Expect {
 fn event(mix: Mix, i: u64) -> (&'static str, Vec<u8>, Vec<(String, String)>, Expect) {
     let json = |v: Value| v.to_string().into_bytes();
     let login = mix == Mix::Login;
+    let phone = mix == Mix::Phone;
     // What a function answers to input it cannot use: its own error, or (generic) any answer.
     let refused = |login_error| match mix {
-        Mix::Login => Expect::Err(login_error),
+        Mix::Login | Mix::Phone => Expect::Err(login_error),
         Mix::Identity => Expect::Err("UNAUTHENTICATED"),
         Mix::Generic => Expect::Answered,
     };
@@ -112,7 +117,54 @@ fn event(mix: Mix, i: u64) -> (&'static str, Vec<u8>, Vec<(String, String)>, Exp
         ["a", "b", "b", "c"].get(slot as usize).unwrap_or(&"")
     );
     let openid = openid_for(APPID, &code);
+    // A phone code is single-use: slot 2 uses slot 1's again (40029).
+    let phone_code = format!("phone.soak{}", if slot == 2 { i - 1 } else { i });
     match slot {
+        0..=2 if phone => (
+            if slot == 2 {
+                "used phone code"
+            } else {
+                "phone number"
+            },
+            json(call_function(
+                json!({"code": phone_code}),
+                Some(&openid),
+                Some(APPID),
+            )),
+            vec![],
+            if slot == 2 {
+                Expect::Err("WX_API_ERROR")
+            } else {
+                Expect::Ok
+            },
+        ),
+        3 if phone => (
+            "phone number over HTTP",
+            json(http_access(
+                "POST",
+                "/phone",
+                Some(&json!({"code": phone_code}).to_string()),
+                ENV,
+            )),
+            vec![],
+            Expect::Ok,
+        ),
+        4 if phone => (
+            "WeChat 40029",
+            json(call_function(
+                json!({"code": "err-40029"}),
+                Some("o1"),
+                Some(APPID),
+            )),
+            vec![],
+            Expect::Err("WX_API_ERROR"),
+        ),
+        5 if phone => (
+            "code too long",
+            json(json!({"code": "c".repeat(600)})),
+            vec![],
+            Expect::Err("BAD_REQUEST"),
+        ),
         0..=2 if login => (
             if slot == 2 {
                 "retried code"
@@ -267,14 +319,25 @@ async fn run(args: &Args) -> Result<bool, String> {
     let soaked = soak(&rt, args, Mix::of(&function)).await;
     let rejected = rt.emulator.rejected();
     let (status, _) = rt.stop().await;
-    Ok(report(
+    let passed = report(
         &function,
         args,
         &soaked,
         fx.mock.total_calls(),
         &rejected,
         status.as_deref(),
-    ))
+    );
+    // The access_token is shared by the whole instance: one fetch for the whole run (it lives
+    // 7200 s; a soak lasts minutes).
+    let fetches = fx.mock.token_fetches();
+    if Mix::of(&function) == Mix::Phone {
+        println!("access_token fetches (mock): {fetches} (expected 1)");
+        if fetches != 1 {
+            println!("FAIL: the access_token was fetched {fetches} times");
+            return Ok(false);
+        }
+    }
+    Ok(passed)
 }
 
 /// The emulator's settings for `function`: its cloudbaserc.json entry, else a 3 s default.

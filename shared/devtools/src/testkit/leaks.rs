@@ -8,6 +8,7 @@
 use serde_json::Value;
 
 use crate::emulator::Outcome;
+use crate::mock_wechat::{ACCESS_TOKEN_MARKER, MOCK_PHONE};
 
 /// The base64 body lines (16 characters or more) of the `private_key` PEM in a key file's JSON;
 /// empty when the text is not such a file.
@@ -114,13 +115,15 @@ impl Transcript {
     }
 
     /// Panic naming the place if any sentinel (or the emulator's fake `TENCENTCLOUD_SECRETKEY` /
-    /// `TENCENTCLOUD_SESSIONTOKEN`) appears in any response or log line, or any ticket (which may
-    /// be in a response) appears in a log line.
+    /// `TENCENTCLOUD_SESSIONTOKEN`, or a mock access_token, [`ACCESS_TOKEN_MARKER`]) appears in
+    /// any response or log line, or any ticket or the mock's phone number ([`MOCK_PHONE`]; both
+    /// may be in a response) appears in a log line.
     pub fn assert_no_leak(&self, s: &Sentinels) {
         let mut needles: Vec<(&str, &str)> = vec![
             ("the AppSecret", &s.app_secret),
             ("a session_key", &s.session_key),
             ("WX_API_TOKEN", &s.wx_api_token),
+            ("an access_token", ACCESS_TOKEN_MARKER),
             // The emulator's fake role credentials: every bootstrap has them in its environment.
             ("TENCENTCLOUD_SECRETKEY", crate::emulator::FAKE_SECRET_KEY),
             (
@@ -138,6 +141,10 @@ impl Transcript {
         }
         let tickets = self.ticket_signatures();
         for (label, text) in &self.logs {
+            assert!(
+                !text.contains(MOCK_PHONE),
+                "a phone number leaked in {label}:\n{text}"
+            );
             for t in &tickets {
                 assert!(
                     !text.contains(t.as_str()),
@@ -172,6 +179,18 @@ mod tests {
                 "{planted} not caught in a response"
             );
         }
+        // A mock access_token anywhere, a phone number in a log line.
+        let mut t = Transcript::default();
+        t.outcome(
+            "r",
+            &Outcome::Response(format!("{ACCESS_TOKEN_MARKER}-1").into_bytes()),
+        );
+        assert!(std::panic::catch_unwind(|| t.assert_no_leak(&s)).is_err());
+        let mut t = Transcript::default();
+        t.outcome("r", &Outcome::Response(MOCK_PHONE.as_bytes().to_vec()));
+        t.assert_no_leak(&s);
+        t.logs("log", format!("INFO phone={MOCK_PHONE}"));
+        assert!(std::panic::catch_unwind(|| t.assert_no_leak(&s)).is_err());
         // The secret id is not a secret.
         let mut t = Transcript::default();
         t.logs("log", crate::emulator::FAKE_SECRET_ID.into());
