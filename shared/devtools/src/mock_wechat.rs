@@ -44,6 +44,8 @@
 //! | `err--1` | errcode -1 every time |
 //! | `token-expired-once…` | 40001 on the first call (the token is then invalid), success after a refetch |
 //! | `other-appid…` | success with another appid in the watermark |
+//! | `phone-slow-<ms>…` | waits `<ms>` milliseconds, then success |
+//! | `phone-http-500`, `phone-html`, `phone-truncated`, `phone-redirect` | HTTP 500 HTML, HTTP 200 HTML, JSON cut off after the number, HTTP 302 to `/evil` |
 //! | anything else | 40029 |
 //!
 //! The openid is stable per *user*: the part of the code before the first `.` (so `alice.1` and
@@ -466,7 +468,43 @@ async fn phone_number(
             );
         }
         "err--1" => return errcode(-1, "system error"),
+        "phone-http-500" => {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                [(header::CONTENT_TYPE, "text/html")],
+                "<html><body>500 Internal Server Error</body></html>",
+            )
+                .into_response();
+        }
+        "phone-html" => {
+            return (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "text/html")],
+                "<html><body>maintenance</body></html>",
+            )
+                .into_response();
+        }
+        "phone-truncated" => {
+            return text(
+                StatusCode::OK,
+                format!(r#"{{"errcode":0,"phone_info":{{"phoneNumber":"{MOCK_PHONE}","pure"#),
+            );
+        }
+        "phone-redirect" => {
+            return Response::builder()
+                .status(StatusCode::FOUND)
+                .header(header::LOCATION, "/evil")
+                .body(Body::empty())
+                .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
+        }
         _ => {}
+    }
+    if let Some(ms) = code
+        .strip_prefix("phone-slow-")
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|d| d.parse::<u64>().ok())
+    {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
     }
     let first_success = if code.starts_with("token-expired-once") {
         2
@@ -474,6 +512,7 @@ async fn phone_number(
         1
     };
     let known = code.starts_with("phone.")
+        || code.starts_with("phone-slow-")
         || code.starts_with("token-expired-once")
         || code.starts_with("other-appid");
     if !known || seen > first_success {

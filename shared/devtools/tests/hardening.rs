@@ -392,6 +392,41 @@ async fn phone_faults(s: &Sentinels) -> Transcript {
             502,
             Some("WX_API_BAD_RESPONSE"),
         ),
+        (
+            "getuserphonenumber slower than the time left",
+            "",
+            "phone-slow-5000.g",
+            502,
+            Some("WX_API_UNREACHABLE"),
+        ),
+        (
+            "getuserphonenumber 5xx",
+            "",
+            "phone-http-500",
+            502,
+            Some("WX_API_UNREACHABLE"),
+        ),
+        (
+            "getuserphonenumber HTML",
+            "",
+            "phone-html",
+            502,
+            Some("WX_API_BAD_RESPONSE"),
+        ),
+        (
+            "getuserphonenumber truncated JSON",
+            "",
+            "phone-truncated",
+            502,
+            Some("WX_API_BAD_RESPONSE"),
+        ),
+        (
+            "getuserphonenumber redirect",
+            "",
+            "phone-redirect",
+            502,
+            Some("WX_API_BAD_RESPONSE"),
+        ),
     ];
     for (i, (label, fault, code, status, error)) in rows.iter().enumerate() {
         match *fault {
@@ -425,6 +460,7 @@ async fn phone_faults(s: &Sentinels) -> Transcript {
         assert_eq!(got, 200, "after {label}: {body}");
     }
     assert_eq!(fx.mock.forced_refreshes(), 1);
+    assert_eq!(fx.mock.evil_calls(), 0, "a redirect was followed");
     stop_clean(rt, &mut t, "getPhoneNumber (WeChat faults)").await;
     t
 }
