@@ -7,8 +7,8 @@
 
 use scf_runtime::{Misconfig, Settings};
 use tracing::info;
+use wxlogin::WeChatClient;
 use wxlogin::{CustomLoginKey, KeyError, TicketError, resolve_env};
-use wxlogin::{DEFAULT_API_BASE, WeChatClient};
 
 use crate::login::Login;
 
@@ -17,17 +17,7 @@ pub(crate) fn build(
     settings: &Settings<'_>,
     code_dir: &std::path::Path,
 ) -> Result<Login, Misconfig> {
-    let appid = settings.required("WX_APPID")?;
-    let secret = settings.secret("WX_SECRET")?;
-    let base = settings
-        .get("WECHAT_API_BASE")
-        .unwrap_or_else(|| DEFAULT_API_BASE.to_owned());
-    if !(base.starts_with("https://") || base.starts_with("http://")) {
-        return Err(Misconfig::new(
-            "WECHAT_API_BASE",
-            "must start with https:// or http://",
-        ));
-    }
+    let wechat = WeChatClient::from_settings(settings)?;
     let (key, _source) = CustomLoginKey::load(|k| settings.raw(k), code_dir).map_err(|e| {
         Misconfig::new("TCB_CUSTOM_LOGIN_KEY", key_problem(&e)).with_detail(e.to_string())
     })?;
@@ -37,8 +27,6 @@ pub(crate) fn build(
         key.env_id(),
     )
     .map_err(|e| Misconfig::new(env_setting(&e), env_problem(&e)).with_detail(e.to_string()))?;
-    let wechat = WeChatClient::new(appid, secret, &base)
-        .map_err(|e| Misconfig::new("WECHAT_API_BASE", e.to_string()))?;
     info!(
         appid = wechat.appid(),
         env,

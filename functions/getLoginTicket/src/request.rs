@@ -11,8 +11,7 @@
 use scf_runtime::{Event, FnError};
 use serde::Deserialize;
 
-/// Longest accepted `code`, bytes. Real codes are 32 characters.
-pub const MAX_CODE_BYTES: usize = 512;
+pub use wxlogin::MAX_CODE_BYTES;
 /// Shortest accepted idempotency key, characters: short keys could be guessed by whoever holds
 /// the code.
 pub const MIN_IDEMPOTENCY_KEY_CHARS: usize = 16;
@@ -58,27 +57,9 @@ impl IdempotencyKey {
 /// one is `MISSING_CODE`.
 #[derive(Deserialize)]
 struct Input {
-    code: Code,
+    code: wxlogin::WxCode,
     #[serde(rename = "idempotencyKey", default)]
     idempotency_key: Option<IdempotencyKey>,
-}
-
-/// A `wx.login` code: at most [`MAX_CODE_BYTES`] bytes, no whitespace or control characters.
-#[derive(Deserialize)]
-#[serde(try_from = "String")]
-struct Code(String);
-
-impl TryFrom<String> for Code {
-    type Error = String;
-    fn try_from(code: String) -> Result<Self, String> {
-        if code.len() > MAX_CODE_BYTES {
-            return Err(format!("longer than {MAX_CODE_BYTES} bytes"));
-        }
-        if code.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err("contains whitespace or control characters".into());
-        }
-        Ok(Code(code))
-    }
 }
 
 impl<'de> Deserialize<'de> for IdempotencyKey {
@@ -134,7 +115,7 @@ pub fn request_from(event: &Event) -> Result<LoginRequest, FnError> {
         (h, f) => h.or(f),
     };
     Ok(LoginRequest {
-        code: input.code.0,
+        code: input.code.into_string(),
         idempotency_key,
     })
 }

@@ -5,46 +5,17 @@
 use scf_runtime::{Event, FnError};
 use serde::Deserialize;
 
-/// Longest accepted `code`, bytes. Real codes are under 100 characters.
-pub const MAX_CODE_BYTES: usize = 512;
+pub use wxlogin::MAX_CODE_BYTES;
+
+/// A getPhoneNumber code: the shared code rule ([`wxlogin::WxCode`]: at most 512 bytes, no
+/// whitespace or control characters; `Debug` shows only its length).
+pub type PhoneCode = wxlogin::WxCode;
 
 /// The input, as the runtime reads it (`Event::input`): `code` is required; a blank or `null`
 /// one is `MISSING_CODE`.
 #[derive(Deserialize)]
 struct Input {
     code: PhoneCode,
-}
-
-/// A getPhoneNumber code: at most [`MAX_CODE_BYTES`] bytes, no whitespace or control
-/// characters. `Debug` does not show it (a live, single-use credential).
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
-pub struct PhoneCode(String);
-
-impl PhoneCode {
-    /// The code, for the one call that needs it.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for PhoneCode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "PhoneCode({} bytes)", self.0.len())
-    }
-}
-
-impl TryFrom<String> for PhoneCode {
-    type Error = String;
-    fn try_from(code: String) -> Result<Self, String> {
-        if code.len() > MAX_CODE_BYTES {
-            return Err(format!("longer than {MAX_CODE_BYTES} bytes"));
-        }
-        if code.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err("contains whitespace or control characters".into());
-        }
-        Ok(PhoneCode(code))
-    }
 }
 
 /// Read the request: `POST` only over HTTP; the input as the runtime reads it (callFunction

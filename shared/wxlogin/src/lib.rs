@@ -6,6 +6,8 @@
 //! - `access_token.rs`: the access_token (`cgi-bin/stable_token`), cached and shared by the
 //!   instance, and the calls that take it;
 //! - `phone.rs`: `wxa/business/getuserphonenumber` on that token ([`PhoneNumber`]);
+//! - `code.rs`: the code a mini program hands the server ([`WxCode`]), checked the same way
+//!   for every function;
 //! - `ticket/`: CloudBase custom-login keys and tickets ([`CustomLoginKey`]; node-sdk
 //!   `auth().createTicket` compatible).
 //!
@@ -15,6 +17,7 @@
 //! crate holds no runtime code.
 
 mod access_token;
+mod code;
 mod phone;
 mod ticket;
 mod wechat;
@@ -23,6 +26,7 @@ pub use access_token::{
     BAD_TOKEN_ERRCODES, MAX_TOKEN_BYTES, MAX_TOKEN_LIFETIME_SECS, TOKEN_MARGIN_SECS,
     cache_lifetime, parse_token_answer,
 };
+pub use code::{MAX_CODE_BYTES, WxCode};
 pub use phone::{
     MAX_COUNTRY_CODE_CHARS, MAX_PHONE_CHARS, PHONE_PATH, PhoneNumber, mask_phone,
     parse_phone_answer,

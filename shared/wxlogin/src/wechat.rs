@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use tracing::{debug, warn};
 
-use scf_runtime::Secret;
+use scf_runtime::{Misconfig, Secret, Settings};
 
 use crate::access_token::TokenState;
 
@@ -237,6 +237,27 @@ impl WeChatClient {
             secret,
             token: Arc::default(),
         })
+    }
+
+    /// The client a function builds once at init from its settings: `WX_APPID`, `WX_SECRET`,
+    /// `WECHAT_API_BASE` (default [`DEFAULT_API_BASE`]; `http://` or `https://`).
+    ///
+    /// # Errors
+    /// [`Misconfig`] naming the setting (never its value).
+    pub fn from_settings(settings: &Settings<'_>) -> Result<Self, Misconfig> {
+        let appid = settings.required("WX_APPID")?;
+        let secret = settings.secret("WX_SECRET")?;
+        let base = settings
+            .get("WECHAT_API_BASE")
+            .unwrap_or_else(|| DEFAULT_API_BASE.to_owned());
+        if !(base.starts_with("https://") || base.starts_with("http://")) {
+            return Err(Misconfig::new(
+                "WECHAT_API_BASE",
+                "must start with https:// or http://",
+            ));
+        }
+        WeChatClient::new(appid, secret, &base)
+            .map_err(|e| Misconfig::new("WECHAT_API_BASE", e.to_string()))
     }
 
     /// The mini program AppID.
