@@ -9,44 +9,15 @@ use wxlogin::{TicketError, TicketOptions, now_ms};
 use crate::config::env_problem;
 use crate::login::{Login, LoginResult};
 
-/// `Retry-After` sent with a 45011 (per-minute quota) answer, seconds.
-pub const QUOTA_RETRY_AFTER_SECS: u64 = 60;
+pub use wxlogin::QUOTA_RETRY_AFTER_SECS;
 
-/// Map a WeChat failure to the caller's error and HTTP status.
+/// Map a WeChat failure to the caller's error and HTTP status (`WxError::to_fn_error`, with
+/// the errcodes that mean the wx.login code is bad).
 pub fn wechat_error(e: WxError) -> FnError {
-    match e {
-        WxError::Unreachable(m) => FnError::new(
-            "WX_API_UNREACHABLE",
-            502,
-            format!("could not reach the WeChat API: {m}"),
-        ),
-        WxError::BadResponse(m) => FnError::new(
-            "WX_API_BAD_RESPONSE",
-            502,
-            format!("the WeChat API gave an unusable answer: {m}"),
-        ),
-        WxError::Api { errcode, errmsg } => {
-            let (status, message) = match errcode {
-                40029 | 40163 | 40226 => (
-                    401,
-                    "the login code is invalid, already used or blocked; call wx.login again",
-                ),
-                45011 => (
-                    429,
-                    "WeChat's per-minute quota is used up; retry after a minute",
-                ),
-                -1 => (502, "WeChat is busy; retry shortly"),
-                40013 | 40125 | 41002 | 41004 => (500, "WeChat rejected WX_APPID or WX_SECRET"),
-                _ => (502, "the WeChat API returned an error"),
-            };
-            let err = FnError::new("WX_API_ERROR", status, message).with_wechat(errcode, errmsg);
-            if errcode == 45011 {
-                err.with_retry_after(QUOTA_RETRY_AFTER_SECS)
-            } else {
-                err
-            }
-        }
-    }
+    e.to_fn_error((
+        &[40029, 40163, 40226],
+        "the login code is invalid, already used or blocked; call wx.login again",
+    ))
 }
 
 impl Login {

@@ -4,8 +4,7 @@
 use scf_runtime::FnError;
 use wxlogin::WxError;
 
-/// `Retry-After` sent with a 45011 (per-minute quota) answer, seconds.
-pub const QUOTA_RETRY_AFTER_SECS: u64 = 60;
+pub use wxlogin::QUOTA_RETRY_AFTER_SECS;
 
 /// Map a WeChat failure to the caller's error and HTTP status:
 /// - unreachable / unusable: 502 `WX_API_UNREACHABLE` / `WX_API_BAD_RESPONSE` (a watermark for
@@ -17,47 +16,10 @@ pub const QUOTA_RETRY_AFTER_SECS: u64 = 60;
 ///
 /// `WX_API_ERROR` carries `errcode` and the cleaned `errmsg`.
 pub fn wechat_error(e: WxError) -> FnError {
-    match e {
-        WxError::Unreachable(m) => FnError::new(
-            "WX_API_UNREACHABLE",
-            502,
-            format!("could not reach the WeChat API: {m}"),
-        ),
-        WxError::BadResponse(m) => FnError::new(
-            "WX_API_BAD_RESPONSE",
-            502,
-            format!("the WeChat API gave an unusable answer: {m}"),
-        ),
-        WxError::Api { errcode, errmsg } => {
-            let (status, message) = match errcode {
-                40029 => (
-                    401,
-                    "the phone code is invalid or already used; ask the user to tap the button again",
-                ),
-                45011 => (
-                    429,
-                    "WeChat's per-minute quota is used up; retry after a minute",
-                ),
-                45009 => (
-                    429,
-                    "WeChat's daily access_token quota is used up; retry tomorrow",
-                ),
-                -1 => (502, "WeChat is busy; retry shortly"),
-                40013 | 40125 | 41002 | 41004 => (500, "WeChat rejected WX_APPID or WX_SECRET"),
-                40001 | 40014 | 42001 => (
-                    502,
-                    "WeChat rejected a freshly fetched access_token; retry shortly",
-                ),
-                _ => (502, "the WeChat API returned an error"),
-            };
-            let err = FnError::new("WX_API_ERROR", status, message).with_wechat(errcode, errmsg);
-            if errcode == 45011 {
-                err.with_retry_after(QUOTA_RETRY_AFTER_SECS)
-            } else {
-                err
-            }
-        }
-    }
+    e.to_fn_error((
+        &[40029],
+        "the phone code is invalid or already used; ask the user to tap the button again",
+    ))
 }
 
 #[cfg(test)]

@@ -40,5 +40,6 @@ pub use ticket::{
 };
 pub use wechat::{
     CONNECT_TIMEOUT, ClientError, DEADLINE_MARGIN, DEFAULT_API_BASE, MAX_ANSWER_BYTES,
-    MAX_ERRMSG_CHARS, MIN_ATTEMPT, Session, WeChatClient, WxError, clean_errmsg, parse_answer,
+    MAX_ERRMSG_CHARS, MIN_ATTEMPT, QUOTA_RETRY_AFTER_SECS, Session, WeChatClient, WxError,
+    clean_errmsg, parse_answer,
 };

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use tracing::{debug, warn};
 
-use scf_runtime::{Misconfig, Secret, Settings};
+use scf_runtime::{FnError, Misconfig, Secret, Settings};
 
 use crate::access_token::TokenState;
 
@@ -74,6 +74,62 @@ pub enum WxError {
     /// over [`MAX_ANSWER_BYTES`].
     #[error("WeChat API answer unusable: {0}")]
     BadResponse(String),
+}
+
+/// `Retry-After` sent with a 45011 (per-minute quota) answer, seconds.
+pub const QUOTA_RETRY_AFTER_SECS: u64 = 60;
+
+impl WxError {
+    /// The caller's error for this failure, the same for every function on a WeChat API:
+    /// - unreachable / unusable: 502 `WX_API_UNREACHABLE` / `WX_API_BAD_RESPONSE`;
+    /// - `WX_API_ERROR` with `errcode` and the cleaned `errmsg`: the errcodes in `bad_code`
+    ///   (the caller's code is invalid, used or blocked) 401 with `bad_code`'s message; 45011
+    ///   429 with `Retry-After` ([`QUOTA_RETRY_AFTER_SECS`]); 45009 (stable_token's daily quota)
+    ///   429; -1 502; 40013 / 40125 / 41002 / 41004 500 (WX_APPID or WX_SECRET rejected); a
+    ///   freshly fetched access_token rejected (40001 / 40014 / 42001) 502; any other 502.
+    pub fn to_fn_error(self, bad_code: (&[i64], &'static str)) -> FnError {
+        let (errcode, errmsg) = match self {
+            WxError::Unreachable(m) => {
+                return FnError::new(
+                    "WX_API_UNREACHABLE",
+                    502,
+                    format!("could not reach the WeChat API: {m}"),
+                );
+            }
+            WxError::BadResponse(m) => {
+                return FnError::new(
+                    "WX_API_BAD_RESPONSE",
+                    502,
+                    format!("the WeChat API gave an unusable answer: {m}"),
+                );
+            }
+            WxError::Api { errcode, errmsg } => (errcode, errmsg),
+        };
+        let (status, message) = match errcode {
+            c if bad_code.0.contains(&c) => (401, bad_code.1),
+            45011 => (
+                429,
+                "WeChat's per-minute quota is used up; retry after a minute",
+            ),
+            45009 => (
+                429,
+                "WeChat's daily access_token quota is used up; retry tomorrow",
+            ),
+            -1 => (502, "WeChat is busy; retry shortly"),
+            40013 | 40125 | 41002 | 41004 => (500, "WeChat rejected WX_APPID or WX_SECRET"),
+            40001 | 40014 | 42001 => (
+                502,
+                "WeChat rejected a freshly fetched access_token; retry shortly",
+            ),
+            _ => (502, "the WeChat API returned an error"),
+        };
+        let err = FnError::new("WX_API_ERROR", status, message).with_wechat(errcode, errmsg);
+        if errcode == 45011 {
+            err.with_retry_after(QUOTA_RETRY_AFTER_SECS)
+        } else {
+            err
+        }
+    }
 }
 
 /// The HTTP client could not be built (TLS set-up).
