@@ -197,14 +197,9 @@ mod tests {
         let settings =
             Settings::from_lookup(|k| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()));
         let login = crate::init_from(&settings, fx.dir()).expect("configured");
-        let ctx = Context {
-            request_id: "r".into(),
-            memory_limit_in_mb: None,
-            time_limit: Duration::from_secs(10),
-            deadline: Instant::now() + Duration::from_secs(10),
-            instance: Default::default(),
-            identity: Default::default(),
-        };
+        let mut ctx = Context::for_test(Default::default());
+        ctx.time_limit = Duration::from_secs(10);
+        ctx.deadline = Instant::now() + Duration::from_secs(10);
         for i in 0..20 {
             let req = LoginRequest {
                 code: format!("slow-5000.dropped{i}"),

@@ -8,7 +8,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::error::Diagnostic;
+use crate::auth::{Authenticator, Presented};
+use crate::error::{Diagnostic, FnError};
 use crate::identity::{Identity, WxContext};
 use crate::secret::Secret;
 
@@ -133,8 +134,14 @@ pub struct Context {
     pub deadline: Instant,
     /// Instance facts from the process environment.
     pub instance: Arc<InstanceInfo>,
-    /// The caller, from platform-controlled channels only (see [`crate::identity`]).
+    /// The caller, from the platform's own channels only (`userInfo`, the `/next` context
+    /// header). Over HTTP this is empty; ask [`Context::caller`], which also checks an access
+    /// token.
     pub identity: Identity,
+    /// What the request presented as proof of identity (a token; never logged).
+    presented: Presented,
+    /// The process-wide token verifier.
+    auth: Arc<Authenticator>,
 }
 
 impl Context {
@@ -155,6 +162,60 @@ impl Context {
             deadline: received + time_limit,
             instance,
             identity,
+            presented: Presented::default(),
+            auth: Authenticator::off(),
+        }
+    }
+
+    /// Attach what the event presents and the verifier that checks it (both modes, in the
+    /// pipeline).
+    pub(crate) fn with_auth(mut self, auth: Arc<Authenticator>, presented: Presented) -> Self {
+        self.auth = auth;
+        self.presented = presented;
+        self
+    }
+
+    /// Whether the request presented an access token (valid or not); for the start log.
+    pub(crate) fn has_token(&self) -> bool {
+        !matches!(self.presented.credentials, crate::auth::Credentials::None)
+    }
+
+    /// The caller, proven. In order:
+    /// 1. the platform's channels ([`Context::identity`]: `userInfo`, the `/next` context header);
+    /// 2. over HTTP, a CloudBase access token from `Authorization: Bearer` or the `accessToken` of
+    ///    `X-Cloudbase-Context`, verified against the env's key set (RS256, `kid`, `exp`/`nbf`/`iat`
+    ///    in **seconds** with 60 s leeway, `aud` = env id, `iss`), or by CloudBase's introspect;
+    /// 3. `wechatContext` of `X-Cloudbase-Context`, only with `TCB_TRUST_WECHAT_CONTEXT=true`.
+    ///
+    /// The first call may fetch the key set, within the invocation's deadline.
+    ///
+    /// # Errors
+    /// - `401 UNAUTHENTICATED`: no channel and no token;
+    /// - `401 INVALID_TOKEN` with `reason` (`expired`, `bad_signature`, `wrong_env`,
+    ///   `unknown_key`, `algorithm`, `malformed`, `not_yet_valid`, `wrong_issuer`,
+    ///   `missing_claim`, `token_mismatch`, `rejected`): the token is refused;
+    /// - `503 AUTH_UNAVAILABLE` with `Retry-After`: the token cannot be checked now;
+    /// - `500 MISCONFIGURED`: a verification setting is wrong (names the variable).
+    pub async fn caller(&self) -> Result<Identity, FnError> {
+        if self.identity.is_verified() {
+            return Ok(self.identity.clone());
+        }
+        match self.auth.identify(&self.presented, self.remaining()).await {
+            Ok(Some(id)) => {
+                tracing::info!(channel = ?id.source_channel, openid = id.openid.is_some(), "caller verified");
+                Ok(id)
+            }
+            Ok(None) => Err(FnError::unauthenticated()),
+            Err(failure) => {
+                let e = failure.to_error();
+                match &failure {
+                    crate::auth::AuthFailure::Unavailable(why) => {
+                        tracing::warn!(error = %e.error, "cannot check the access token: {why}")
+                    }
+                    _ => tracing::warn!(error = %e.error, reason = ?e.extra.get("reason"), "access token refused"),
+                }
+                Err(e)
+            }
         }
     }
 
@@ -194,6 +255,8 @@ impl Context {
             deadline: Instant::now() + Duration::from_secs(3),
             instance: Arc::new(InstanceInfo::default()),
             identity,
+            presented: Presented::default(),
+            auth: Authenticator::off(),
         }
     }
 }

@@ -20,6 +20,7 @@ use tracing::{Instrument as _, error, info, info_span, warn};
 use crate::context::{Context, InstanceInfo, InvocationHeaders};
 use crate::error::{Diagnostic, FnError};
 use crate::event::{Decoded, Event};
+use crate::auth::Authenticator;
 use crate::identity::{Identity, context_from_headers};
 use crate::pipeline::{self, Answer, Failure};
 use crate::response::IntoReply;
@@ -52,6 +53,7 @@ where
     crate::panic::install_hook();
     let api = RuntimeApi::new(base, retry);
     let instance = Arc::new(InstanceInfo::from_env());
+    let auth = Authenticator::from_env();
     let mut sigterm = crate::signal::sigterm();
 
     // SIGTERM while ready is still being retried: nothing was dispatched yet, so exit at once.
@@ -93,7 +95,7 @@ where
                 return ExitCode::FAILURE;
             }
         };
-        if let Err(code) = serve_one(&api, &handler, &instance, next).await {
+        if let Err(code) = serve_one(&api, &handler, (&instance, &auth), next).await {
             return code;
         }
     }
@@ -103,7 +105,7 @@ where
 async fn serve_one<F, T>(
     api: &RuntimeApi,
     handler: &F,
-    instance: &Arc<InstanceInfo>,
+    process: (&Arc<InstanceInfo>, &Arc<Authenticator>),
     next: runtime_api::Answer,
 ) -> Result<(), ExitCode>
 where
@@ -118,7 +120,7 @@ where
         .unwrap_or("-")
         .to_owned();
     let span = info_span!("invocation", request_id = %request_id);
-    let (path, body) = invoke(handler, instance, next, received)
+    let (path, body) = invoke(handler, process, next, received)
         .instrument(span.clone())
         .await;
     let posted = api.post(path, body).await;
@@ -147,7 +149,7 @@ where
 /// [`Diagnostic`].
 async fn invoke<F, T>(
     handler: &F,
-    instance: &Arc<InstanceInfo>,
+    (instance, auth): (&Arc<InstanceInfo>, &Arc<Authenticator>),
     next: runtime_api::Answer,
     received: Instant,
 ) -> (&'static str, Vec<u8>)
@@ -206,7 +208,7 @@ where
         instance.clone(),
         identity,
     );
-    match pipeline::invoke(handler, decoded.event, ctx).await {
+    match pipeline::invoke(handler, decoded.event, ctx, auth).await {
         Ok(Answer::Call(body)) => ("/runtime/invocation/response", body),
         Ok(Answer::Http(r)) => match serde_json::to_vec(&r) {
             // The integrated response around the body counts toward SCF's limit too.

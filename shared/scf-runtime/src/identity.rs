@@ -290,10 +290,16 @@ pub enum IdentitySource {
     UserInfo,
     /// The `environ` / `environment` header on `/next`.
     ContextHeader,
+    /// A CloudBase access token whose signature and claims were verified (`auth/`).
+    AccessToken,
+    /// `wechatContext` of `X-Cloudbase-Context`, trusted only with `TCB_TRUST_WECHAT_CONTEXT=true`.
+    WechatContext,
 }
 
-/// The caller's identity, as far as the platform vouches for it. Every field is `None` when the
-/// platform did not provide it.
+/// The caller's identity, as far as a trusted channel vouches for it. Every field is `None` when
+/// the channel did not provide it. From an access token (`source_channel` =
+/// [`IdentitySource::AccessToken`]) only `uid` (`sub`), `openid` / `unionid` (`meta.wxOpenId` /
+/// `meta.wxUnionId`, when the token carries them), `env` and `is_anonymous` (from `scope`) are set.
 ///
 /// Mirrors node-sdk `auth().getUserInfo()` (`openId, appId, uid, customUserId, isAnonymous`) plus
 /// the wx-server-sdk `getWXContext()` fields.
@@ -362,9 +368,9 @@ impl Identity {
         id
     }
 
-    /// True when the platform vouched for an OPENID.
+    /// True when a trusted channel vouched for the caller: an OPENID, or a CloudBase uid.
     pub fn is_verified(&self) -> bool {
-        self.openid.is_some()
+        self.openid.is_some() || self.uid.is_some()
     }
 }
 

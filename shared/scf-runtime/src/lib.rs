@@ -32,13 +32,15 @@
 //! - `event.rs`: event kinds; `input.rs`: typed input; `response.rs`: replies and integrated
 //!   responses;
 //! - `context.rs`: request id, deadline, instance facts; `identity.rs`: the caller, only from
-//!   platform-controlled channels;
+//!   platform-controlled channels; `auth/`: the caller over HTTP, from a verified CloudBase
+//!   access token ([`Context::caller`]);
 //! - `config.rs`: settings read once at init; `error.rs`: business errors and diagnostics;
 //!   `logging.rs`, `secret.rs`, `signal.rs`.
 //!
 //! Modules are private; everything a function uses is re-exported here. The platform facts the
 //! code relies on are in `docs/platform.md`, each with its public source.
 
+mod auth;
 mod config;
 mod context;
 mod error;
@@ -57,6 +59,10 @@ mod web;
 
 use std::process::ExitCode;
 
+pub use auth::{
+    ContextHeaderError, MAX_CONTEXT_HEADER_BYTES, MAX_CONTEXT_JSON_BYTES, MAX_TOKEN_BYTES,
+    decode_cloudbase_context,
+};
 pub use config::{Configured, Misconfig, Settings, configure};
 pub use context::{Context, InstanceInfo};
 pub use error::{Diagnostic, FnError, error_chain};

@@ -9,6 +9,7 @@
 
 use tracing::{error, info, warn};
 
+use crate::auth::{Authenticator, Presented};
 use crate::context::Context;
 use crate::error::FnError;
 use crate::event::{Event, MAX_PAYLOAD_BYTES};
@@ -34,16 +35,28 @@ pub(crate) struct Failure {
     pub(crate) message: String,
 }
 
-/// Run `handler` for one event.
-pub(crate) async fn invoke<F, T>(handler: &F, event: Event, ctx: Context) -> Result<Answer, Failure>
+/// Run `handler` for one event. `auth` is the process's token verifier: the context gets what
+/// the event presents (a token, checked only if the handler asks for the caller).
+pub(crate) async fn invoke<F, T>(
+    handler: &F,
+    event: Event,
+    ctx: Context,
+    auth: &std::sync::Arc<Authenticator>,
+) -> Result<Answer, Failure>
 where
     F: AsyncFn(Event, Context) -> Result<T, FnError>,
     T: IntoReply,
 {
     let is_http = event.is_http();
+    let presented = Presented::from_event(&event);
+    if let Some(e) = &presented.context_error {
+        warn!("ignoring the X-Cloudbase-Context header: {e}");
+    }
+    let ctx = ctx.with_auth(auth.clone(), presented);
     info!(
         kind = if is_http { "http" } else { "call" },
         identity = ?ctx.identity.source_channel,
+        token = ctx.has_token(),
         time_limit_ms = ctx.time_limit.as_millis() as u64,
         "invocation start"
     );

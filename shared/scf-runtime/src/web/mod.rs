@@ -60,6 +60,7 @@ use hyper_util::rt::TokioIo;
 
 use tracing::{Instrument as _, debug, error, info, info_span, warn};
 
+use crate::auth::Authenticator;
 use crate::context::{Context, InstanceInfo};
 use crate::error::FnError;
 use crate::event::{Event, HttpEvent};
@@ -292,6 +293,7 @@ where
     let web = Web {
         handler: &handler,
         instance,
+        auth: Authenticator::from_env(),
         counter: &counter,
         budget: &budget,
     };
@@ -393,6 +395,7 @@ where
 struct Web<'a, F> {
     handler: &'a F,
     instance: Arc<InstanceInfo>,
+    auth: Arc<Authenticator>,
     counter: &'a AtomicU64,
     budget: &'a Budget,
 }
@@ -510,7 +513,7 @@ impl<F> Web<'_, F> {
         F: AsyncFn(Event, Context) -> Result<T, FnError>,
         T: IntoReply,
     {
-        match pipeline::invoke(self.handler, Event::Http(event), ctx).await {
+        match pipeline::invoke(self.handler, Event::Http(event), ctx, &self.auth).await {
             Ok(Answer::Http(r)) => r,
             // An HTTP event always gets an HTTP answer; a call answer cannot happen here.
             Ok(Answer::Call(_)) => IntegratedResponse::from_error(&FnError::internal(

@@ -1,0 +1,100 @@
+//! One bounded HTTPS GET, for the key set and the introspect call.
+//!
+//! Why its own client: the runtime must not depend on a function's WeChat client, and the
+//! client is built on first use, not at start, so functions that never see a token keep their
+//! ~1 ms cold start. Like the WeChat client it trusts Mozilla's roots compiled in
+//! (`webpki-root-certs`, no dependence on the image's CA bundle), follows no redirect (a
+//! redirect could send the token elsewhere), sends no `Referer`, and reads at most
+//! [`MAX_ANSWER_BYTES`]. Every call has a deadline from the invocation's time left.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// The most bytes read from a key-set or introspect answer. A real key set with two keys is
+/// about 1 KB.
+pub(crate) const MAX_ANSWER_BYTES: usize = 256 * 1024;
+
+/// Why a fetch failed. Never holds a token or a URL's query.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum FetchError {
+    /// No answer in time, or no connection.
+    #[error("unreachable: {0}")]
+    Unreachable(String),
+    /// An answer that is not a usable one (status, size, shape).
+    #[error("bad answer: {0}")]
+    BadAnswer(String),
+}
+
+fn client() -> Result<&'static reqwest::Client, FetchError> {
+    static CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+                .iter()
+                .filter_map(|der| reqwest::Certificate::from_der(der).ok());
+            reqwest::Client::builder()
+                .tls_certs_only(roots)
+                .redirect(reqwest::redirect::Policy::none())
+                .referer(false)
+                .connect_timeout(Duration::from_secs(2))
+                .pool_idle_timeout(Duration::from_secs(50))
+                .build()
+                .map_err(|e| format!("the HTTP client cannot be built: {e}"))
+        })
+        .as_ref()
+        .map_err(|e| FetchError::Unreachable(e.clone()))
+}
+
+/// `GET url` (with `Authorization: Bearer <bearer>` when given), within `timeout`. Returns the
+/// body of a `200`.
+///
+/// # Errors
+/// [`FetchError::Unreachable`] for a timeout or a connection error; [`FetchError::BadAnswer`] for
+/// another status or a body over [`MAX_ANSWER_BYTES`].
+pub(crate) async fn get(
+    url: &str,
+    bearer: Option<&str>,
+    timeout: Duration,
+) -> Result<Vec<u8>, FetchError> {
+    let call = async {
+        let mut req = client()?.get(url);
+        if let Some(token) = bearer {
+            req = req.bearer_auth(token);
+        }
+        // reqwest's errors can include the URL; ours are kind-only.
+        let resp = req.send().await.map_err(|e| {
+            FetchError::Unreachable(if e.is_connect() { "cannot connect" } else { "request failed" }.into())
+        })?;
+        let status = resp.status().as_u16();
+        if status != 200 {
+            return Err(FetchError::BadAnswer(format!("HTTP {status}")));
+        }
+        read_capped(resp).await
+    };
+    match tokio::time::timeout(timeout, call).await {
+        Ok(r) => r,
+        Err(_) => Err(FetchError::Unreachable(format!(
+            "no answer within {} ms",
+            timeout.as_millis()
+        ))),
+    }
+}
+
+async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, FetchError> {
+    let too_big = || FetchError::BadAnswer(format!("the answer is over {MAX_ANSWER_BYTES} bytes"));
+    if resp.content_length().is_some_and(|n| n > MAX_ANSWER_BYTES as u64) {
+        return Err(too_big());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|_| FetchError::Unreachable("the answer broke off".into()))?
+    {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}

@@ -1,0 +1,237 @@
+//! Caller identity over HTTP from a verified CloudBase access token.
+//!
+//! The platform channels (`identity.rs`: `userInfo`, the context header on `/next`) carry no
+//! identity for HTTP requests. What an HTTP caller does carry, once signed in, is its CloudBase
+//! access token: a JWT, RS256, signed with a key of the env's key set (`docs/identity.md`). A
+//! token whose signature and claims check out names its caller as surely as a platform channel
+//! does; anything else in the request is the client's own writing and names nobody.
+//!
+//! The steps, one file each: `credentials.rs` finds the token (Bearer or `X-Cloudbase-Context`),
+//! `config.rs` reads the settings, `jwks.rs` keeps the key set, `verify.rs` checks a token,
+//! `introspect.rs` asks CloudBase when the key set cannot be had, `fetch.rs` is their HTTP GET.
+//!
+//! Nothing runs until a handler asks ([`crate::Context::caller`]): a function that never asks
+//! never parses a token or fetches a key.
+
+mod config;
+mod credentials;
+mod fetch;
+mod introspect;
+mod jwks;
+mod verify;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::{info, warn};
+
+pub use credentials::{
+    ContextHeaderError, MAX_CONTEXT_HEADER_BYTES, MAX_CONTEXT_JSON_BYTES, MAX_TOKEN_BYTES,
+    decode_cloudbase_context,
+};
+pub(crate) use credentials::{Credentials, Presented};
+
+use crate::config::Misconfig;
+use crate::error::FnError;
+use crate::identity::{Identity, IdentitySource};
+use config::{AuthConfig, Mode};
+use introspect::{Introspector, Outcome};
+use jwks::{KeySet, Lookup};
+use verify::{Claims, Expect, TokenError};
+
+/// Time kept back from the invocation's deadline for answering, in a fetch's timeout.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(300);
+/// The longest a key-set or introspect fetch may take, whatever the time left.
+const MAX_FETCH: Duration = Duration::from_secs(5);
+/// `Retry-After` of a `503 AUTH_UNAVAILABLE`, in seconds: the key set's failure back-off.
+pub(crate) const RETRY_AFTER_SECS: u64 = jwks::FAILURE_BACKOFF.as_secs();
+
+/// Why a request has no identity from its token.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum AuthFailure {
+    /// The token is refused: `401 INVALID_TOKEN`.
+    Invalid(TokenError),
+    /// Neither the key set nor introspect could be had in time: `503 AUTH_UNAVAILABLE`.
+    Unavailable(String),
+    /// A setting is wrong: `500 MISCONFIGURED`.
+    Misconfigured(Misconfig),
+}
+
+impl AuthFailure {
+    /// The answer the caller gets. Never the token, never a URL.
+    pub(crate) fn to_error(&self) -> FnError {
+        match self {
+            AuthFailure::Invalid(e) => FnError::new("INVALID_TOKEN", 401, e.to_string())
+                .with_field("reason", serde_json::Value::from(e.reason())),
+            AuthFailure::Unavailable(_) => FnError::new(
+                "AUTH_UNAVAILABLE",
+                503,
+                "the access token cannot be checked now: CloudBase's key set and introspect are unreachable; retry later",
+            )
+            .with_retry_after(RETRY_AFTER_SECS),
+            AuthFailure::Misconfigured(m) => m.to_error(),
+        }
+    }
+}
+
+/// The process-wide verifier: settings, the key-set cache, the introspect cache. Built once per
+/// process, shared by every invocation.
+pub(crate) struct Authenticator {
+    config: Result<AuthConfig, Misconfig>,
+    keys: Option<KeySet>,
+    introspect: Option<Introspector>,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("mode", &self.config.as_ref().map(|c| c.mode))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authenticator {
+    /// From the process environment; logs the mode (or the misconfiguration) once.
+    pub(crate) fn from_env() -> Arc<Self> {
+        let auth = Self::from_lookup(|k| std::env::var(k).ok());
+        match &auth.config {
+            Ok(c) => info!(mode = ?c.mode, env_id = %c.env_id, trust_wechat_context = c.trust_wechat_context, "access-token verification"),
+            Err(m) => warn!(setting = %m.setting, "access tokens will be refused as MISCONFIGURED: {}", m.detail),
+        }
+        Arc::new(auth)
+    }
+
+    /// From `lookup` (tests).
+    pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let config = AuthConfig::from_lookup(lookup);
+        let (keys, introspect) = match &config {
+            Ok(c) if c.mode != Mode::Off => (
+                Some(KeySet::new(c.jwks_url.clone())),
+                Some(Introspector::new(c.introspect_url.clone())),
+            ),
+            _ => (None, None),
+        };
+        Authenticator {
+            config,
+            keys,
+            introspect,
+        }
+    }
+
+    /// Tokens ignored: the verifier of a context built without one (unit tests of handlers).
+    /// One shared instance, so a context costs no allocation for it.
+    pub(crate) fn off() -> Arc<Self> {
+        static OFF: std::sync::OnceLock<Arc<Authenticator>> = std::sync::OnceLock::new();
+        OFF.get_or_init(|| {
+            Arc::new(Self::from_lookup(|k| {
+                (k == "TCB_TOKEN_VERIFY").then(|| "off".to_owned())
+            }))
+        })
+        .clone()
+    }
+
+    /// The identity `presented` proves, with `remaining` time left in the invocation:
+    /// `Ok(None)` when it presents no token (nor a trusted `wechatContext`).
+    ///
+    /// # Errors
+    /// [`AuthFailure`]: the token is refused, cannot be checked in time, or a setting is wrong.
+    pub(crate) async fn identify(
+        &self,
+        presented: &Presented,
+        remaining: Duration,
+    ) -> Result<Option<Identity>, AuthFailure> {
+        let token = match &presented.credentials {
+            Credentials::None => None,
+            Credentials::Conflict => return Err(AuthFailure::Invalid(TokenError::Mismatch)),
+            Credentials::Malformed(_) => Some(None),
+            Credentials::Token(t) => Some(Some(t.expose())),
+        };
+        let config = match (&self.config, token) {
+            (Ok(c), _) if c.mode == Mode::Off => return Ok(None),
+            (Err(m), Some(_)) => return Err(AuthFailure::Misconfigured(m.clone())),
+            (Err(_), None) => return Ok(None),
+            (Ok(c), _) => c,
+        };
+        let token = match token {
+            None => return Ok(self.wechat_context(config, presented)),
+            Some(None) => return Err(AuthFailure::Invalid(TokenError::Malformed)),
+            Some(Some(t)) => t,
+        };
+        let timeout = remaining.saturating_sub(DEADLINE_MARGIN).min(MAX_FETCH);
+        let expect = Expect {
+            env_id: &config.env_id,
+            issuer: &config.issuer,
+        };
+        let claims = self.check(config, token, &expect, timeout).await?;
+        Ok(Some(identity_from(&claims, &config.env_id)))
+    }
+
+    async fn check(
+        &self,
+        config: &AuthConfig,
+        token: &str,
+        expect: &Expect<'_>,
+        timeout: Duration,
+    ) -> Result<Claims, AuthFailure> {
+        let kid = verify::header_kid(token).map_err(AuthFailure::Invalid)?;
+        let (Some(keys), Some(introspect)) = (&self.keys, &self.introspect) else {
+            return Err(AuthFailure::Unavailable("verification is off".into()));
+        };
+        let by_introspect = async |why: Option<String>| {
+            if let Some(why) = why {
+                warn!("the key set is unavailable ({why}); asking introspect");
+            }
+            introspect
+                .check(token, expect, timeout)
+                .await
+                .map_err(|o| match o {
+                    Outcome::Invalid(e) => AuthFailure::Invalid(e),
+                    Outcome::Unavailable(m) => AuthFailure::Unavailable(m),
+                })
+        };
+        if config.mode == Mode::Introspect {
+            return by_introspect(None).await;
+        }
+        let Some(kid) = kid else {
+            return Err(AuthFailure::Invalid(TokenError::UnknownKey));
+        };
+        if timeout.is_zero() {
+            return Err(AuthFailure::Unavailable("no time left in the invocation".into()));
+        }
+        match keys.lookup(&kid, timeout).await {
+            Lookup::Key(key) => verify::verify(token, &key, expect).map_err(AuthFailure::Invalid),
+            Lookup::Unknown => Err(AuthFailure::Invalid(TokenError::UnknownKey)),
+            Lookup::Unavailable(why) => by_introspect(Some(why)).await,
+        }
+    }
+
+    /// The `wechatContext` identity, only when the deployment opted in.
+    fn wechat_context(&self, config: &AuthConfig, presented: &Presented) -> Option<Identity> {
+        if !config.trust_wechat_context {
+            return None;
+        }
+        let w = presented.wechat.as_ref()?;
+        let openid = w.openid.clone()?;
+        Some(Identity {
+            openid: Some(openid),
+            appid: w.appid.clone(),
+            unionid: w.unionid.clone(),
+            source_channel: IdentitySource::WechatContext,
+            ..Identity::default()
+        })
+    }
+}
+
+/// The identity a verified token names: `uid` = `sub`; `openid` / `unionid` only from the
+/// token's own `meta.wxOpenId` / `meta.wxUnionId`; `env` = the env id the token was checked for.
+fn identity_from(claims: &Claims, env_id: &str) -> Identity {
+    Identity {
+        uid: Some(claims.sub.clone()),
+        openid: claims.meta_str("wxOpenId"),
+        unionid: claims.meta_str("wxUnionId"),
+        env: Some(env_id.to_owned()),
+        is_anonymous: claims.is_anonymous(),
+        source_channel: IdentitySource::AccessToken,
+        ..Identity::default()
+    }
+}
