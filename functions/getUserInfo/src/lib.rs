@@ -1,9 +1,13 @@
 //! getUserInfo: the caller's verified identity.
 //!
-//! Returns `{openid, appid, unionid}` (`unionid` is `null` when absent), plus `uid`,
-//! `customUserId` and `isAnonymous` when the platform gives them (node-sdk
-//! `auth().getUserInfo()` names). The identity comes only from platform-controlled channels
-//! (see `scf_runtime::Identity`); without one — as over HTTP — the answer is `401 UNAUTHENTICATED`.
+//! Returns `{openid, appid, unionid}` (`null` when absent), plus `uid`, `customUserId` and
+//! `isAnonymous` when the channel gives them (node-sdk `auth().getUserInfo()` names).
+//!
+//! The identity comes from `scf_runtime::Context::caller`: a callFunction's `userInfo` or the
+//! platform's context header, or, over HTTP, a verified CloudBase access token. A token gives the
+//! `uid` (its `sub`) and an `openid` / `unionid` only when the token itself carries them
+//! (`meta.wxOpenId` / `meta.wxUnionId`), else `null`. Without any: `401 UNAUTHENTICATED`; a bad
+//! token: `401 INVALID_TOKEN`; tokens uncheckable now: `503 AUTH_UNAVAILABLE`.
 
 use scf_runtime::{Context, Event, FnError};
 use serde::Serialize;
@@ -12,13 +16,13 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserInfo {
-    /// Caller OPENID.
-    pub openid: String,
+    /// Caller OPENID; `null` for a token caller whose token carries none.
+    pub openid: Option<String>,
     /// Mini program AppID (`null` if the platform did not say).
     pub appid: Option<String>,
     /// UNIONID, `null` when absent.
     pub unionid: Option<String>,
-    /// CloudBase uid (`TCB_UUID`), when given.
+    /// CloudBase uid (`TCB_UUID`, or an access token's `sub`), when given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
     /// `TCB_CUSTOM_USER_ID`, when given.
@@ -32,12 +36,12 @@ pub struct UserInfo {
 /// The handler. The event's content is not used: identity never comes from it.
 ///
 /// # Errors
-/// `401 UNAUTHENTICATED` when no platform channel vouched for an OPENID.
+/// Those of `Context::caller`: `401 UNAUTHENTICATED`, `401 INVALID_TOKEN`,
+/// `503 AUTH_UNAVAILABLE`, `500 MISCONFIGURED`.
 pub async fn handle(_event: Event, ctx: Context) -> Result<UserInfo, FnError> {
-    let id = ctx.identity;
-    let openid = id.openid.ok_or_else(FnError::unauthenticated)?;
+    let id = ctx.caller().await?;
     Ok(UserInfo {
-        openid,
+        openid: id.openid,
         appid: id.appid,
         unionid: id.unionid,
         uid: id.uid,

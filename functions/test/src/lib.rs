@@ -1,7 +1,9 @@
 //! test: an auth smoke test. Answers
-//! `{success: true, message: "Authentication successful", identity: {openid, appid, unionid}, timestamp}`
-//! with `unionid` = `"Not available"` when absent and `timestamp` in ISO-8601 UTC (milliseconds).
-//! Without a verified identity: `{success: false, error: "UNAUTHENTICATED", message}`, HTTP 401.
+//! `{success: true, message: "Authentication successful", identity: {openid, appid, unionid, uid?}, timestamp}`
+//! with `unionid` = `"Not available"` when absent, `openid` `null` for an access-token caller
+//! whose token carries none, and `timestamp` in ISO-8601 UTC (milliseconds).
+//! Without a verified identity (`scf_runtime::Context::caller`): `{success: false, error, message}`
+//! with `UNAUTHENTICATED` / `INVALID_TOKEN` (401), `AUTH_UNAVAILABLE` (503) or `MISCONFIGURED` (500).
 
 use scf_runtime::{Context, Event, FnError};
 use serde::Serialize;
@@ -10,12 +12,15 @@ use wxlogin::{format_ms, now_ms};
 /// The caller, as the smoke test reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TestIdentity {
-    /// Caller OPENID.
-    pub openid: String,
+    /// Caller OPENID; `null` for an access-token caller whose token carries none.
+    pub openid: Option<String>,
     /// Mini program AppID, `null` when the platform did not say.
     pub appid: Option<String>,
     /// UNIONID or `"Not available"`.
     pub unionid: String,
+    /// CloudBase uid (an access token's `sub`, or `TCB_UUID`), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
 }
 
 /// The answer.
@@ -34,21 +39,21 @@ pub struct TestResult {
 /// The handler.
 ///
 /// # Errors
-/// `401 UNAUTHENTICATED` (with `success: false`) when no platform channel vouched for an OPENID.
+/// Those of `Context::caller` (with `success: false`): `401 UNAUTHENTICATED`,
+/// `401 INVALID_TOKEN`, `503 AUTH_UNAVAILABLE`, `500 MISCONFIGURED`.
 pub async fn handle(_event: Event, ctx: Context) -> Result<TestResult, FnError> {
-    let id = ctx.identity;
-    let Some(openid) = id.openid else {
-        return Err(
-            FnError::unauthenticated().with_field("success", serde_json::Value::Bool(false))
-        );
+    let id = match ctx.caller().await {
+        Ok(id) => id,
+        Err(e) => return Err(e.with_field("success", serde_json::Value::Bool(false))),
     };
     Ok(TestResult {
         success: true,
         message: "Authentication successful",
         identity: TestIdentity {
-            openid,
+            openid: id.openid,
             appid: id.appid,
             unionid: id.unionid.unwrap_or_else(|| "Not available".into()),
+            uid: id.uid,
         },
         timestamp: format_ms(now_ms()),
     })

@@ -20,6 +20,7 @@ use serde::Serialize;
 ///
 /// Error codes follow CloudBase's published login recipe: `MISSING_CODE`, `WX_API_UNREACHABLE`,
 /// `WX_API_ERROR`, `MISCONFIGURED`, plus `BAD_REQUEST`, `METHOD_NOT_ALLOWED`, `UNAUTHENTICATED`,
+/// `INVALID_TOKEN`, `AUTH_UNAVAILABLE`,
 /// `UNSUPPORTED_MEDIA_TYPE`, `PAYLOAD_TOO_LARGE`, `WX_API_BAD_RESPONSE`, `CODE_USER_MISMATCH`,
 /// `INTERNAL`. A message never contains a secret (AppSecret, session_key,
 /// private key, WX_API_TOKEN, ticket) or the value of a setting.
@@ -95,12 +96,13 @@ impl FnError {
         self
     }
 
-    /// `401 UNAUTHENTICATED`: no caller identity from a platform-controlled channel.
+    /// `401 UNAUTHENTICATED`: no caller identity from a platform-controlled channel, and no
+    /// access token.
     pub fn unauthenticated() -> Self {
         Self::new(
             "UNAUTHENTICATED",
             401,
-            "no verified caller identity: call this function with wx.cloud.callFunction from a mini program",
+            "no verified caller identity: call this function with wx.cloud.callFunction from a mini program, or over HTTP with a CloudBase access token (Authorization: Bearer)",
         )
     }
 

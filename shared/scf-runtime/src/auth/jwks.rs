@@ -210,3 +210,116 @@ mod tests {
         }
     }
 }
+
+/// The key-set policy against a local HTTP server that counts fetches.
+#[cfg(test)]
+mod policy_tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A key set server: answers every request with `doc()` (after `delay`), `Connection: close`.
+    struct Server {
+        url: String,
+        fetches: Arc<AtomicUsize>,
+        doc: Arc<std::sync::Mutex<String>>,
+    }
+
+    fn key(kid: &str) -> serde_json::Value {
+        serde_json::json!({"kid": kid, "kty": "RSA", "alg": "RS256", "use": "sig", "n": "sXch", "e": "AQAB"})
+    }
+
+    async fn server(kids: &[&str], delay: Duration) -> Server {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/auth/v1/certs", listener.local_addr().unwrap());
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let doc = Arc::new(std::sync::Mutex::new(String::new()));
+        let s = Server {
+            url,
+            fetches: fetches.clone(),
+            doc: doc.clone(),
+        };
+        s.set(kids);
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                fetches.fetch_add(1, Ordering::SeqCst);
+                let body = doc.lock().unwrap().clone();
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    let _ = sock.read(&mut buf).await;
+                    tokio::time::sleep(delay).await;
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = sock.write_all(head.as_bytes()).await;
+                    let _ = sock.write_all(body.as_bytes()).await;
+                });
+            }
+        });
+        s
+    }
+
+    impl Server {
+        fn set(&self, kids: &[&str]) {
+            let keys: Vec<_> = kids.iter().map(|k| key(k)).collect();
+            *self.doc.lock().unwrap() = serde_json::json!({ "keys": keys }).to_string();
+        }
+        fn fetches(&self) -> usize {
+            self.fetches.load(Ordering::SeqCst)
+        }
+    }
+
+    const T: Duration = Duration::from_secs(2);
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn cached_and_unknown_kids_refetch_at_most_once_a_minute() {
+        let s = server(&["k1"], Duration::ZERO).await;
+        let set = KeySet::new(s.url.clone());
+        assert!(matches!(set.lookup("k1", T).await, Lookup::Key(_)));
+        assert!(matches!(set.lookup("k1", T).await, Lookup::Key(_)));
+        assert_eq!(s.fetches(), 1);
+        // Rotation: a new kid is published; the first token under it refetches once.
+        s.set(&["k1", "k2"]);
+        assert!(matches!(set.lookup("k2", T).await, Lookup::Key(_)));
+        assert_eq!(s.fetches(), 2);
+        // A storm of forged kids within the minute: no further fetch.
+        for i in 0..50 {
+            assert!(matches!(set.lookup(&format!("forged-{i}"), T).await, Lookup::Unknown));
+        }
+        assert_eq!(s.fetches(), 2);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_failed_fetch_backs_off_and_a_slow_one_ends_in_time() {
+        // A port nobody listens on.
+        let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/auth/v1/certs", closed.local_addr().unwrap());
+        drop(closed);
+        let set = KeySet::new(url);
+        assert!(matches!(set.lookup("k1", T).await, Lookup::Unavailable(_)));
+        let Lookup::Unavailable(why) = set.lookup("k1", T).await else {
+            panic!("expected unavailable")
+        };
+        assert!(why.contains("moments ago"), "{why}");
+
+        let slow = server(&["k1"], Duration::from_secs(30)).await;
+        let set = KeySet::new(slow.url.clone());
+        let Lookup::Unavailable(why) = set.lookup("k1", Duration::from_millis(200)).await else {
+            panic!("expected unavailable")
+        };
+        assert!(why.contains("no answer within"), "{why}");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn garbage_is_unavailable_not_a_panic() {
+        let s = server(&[], Duration::ZERO).await;
+        *s.doc.lock().unwrap() = "<html>not a key set</html>".into();
+        let set = KeySet::new(s.url.clone());
+        let Lookup::Unavailable(why) = set.lookup("k1", T).await else {
+            panic!("expected unavailable")
+        };
+        assert!(why.contains("not JSON"), "{why}");
+    }
+}

@@ -218,3 +218,81 @@ fn check_iat_and_sub(claims: &Claims, now: u64) -> Result<(), TokenError> {
 pub(crate) fn now_secs() -> u64 {
     jsonwebtoken::get_current_timestamp()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+
+    fn b64(v: &serde_json::Value) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    }
+
+    fn token(header: serde_json::Value, claims: serde_json::Value) -> String {
+        format!("{}.{}.c2ln", b64(&header), b64(&claims))
+    }
+
+    const EXPECT: Expect<'static> = Expect {
+        env_id: "env-1",
+        issuer: "https://env-1.api.tcloudbasegateway.com",
+    };
+
+    fn claims(over: serde_json::Value) -> serde_json::Value {
+        let now = now_secs();
+        let mut c = serde_json::json!({
+            "iss": EXPECT.issuer, "sub": "uid-1", "aud": "env-1",
+            "exp": now + 600, "iat": now, "scope": "user",
+            "meta": {"wxOpenId": "o-1"}
+        });
+        for (k, v) in over.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        c
+    }
+
+    #[test]
+    fn only_rs256_headers_pass() {
+        let c = claims(serde_json::json!({}));
+        for alg in ["none", "HS256", "RS512", "ES256", "PS256"] {
+            let t = token(serde_json::json!({"alg": alg, "kid": "k"}), c.clone());
+            assert_eq!(header_kid(&t), Err(TokenError::Algorithm), "{alg}");
+        }
+        let t = token(serde_json::json!({"alg": "RS256", "kid": "k"}), c.clone());
+        assert_eq!(header_kid(&t), Ok(Some("k".into())));
+        let t = token(serde_json::json!({"alg": "RS256"}), c);
+        assert_eq!(header_kid(&t), Ok(None));
+        assert_eq!(header_kid("e30.e30.c2ln"), Err(TokenError::Algorithm));
+        assert_eq!(header_kid("!!.e30.c2ln"), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn unsigned_claims_follow_the_same_rules() {
+        let h = serde_json::json!({"alg": "RS256", "kid": "k"});
+        let check = |over| check_unsigned(&token(h.clone(), claims(over)), &EXPECT);
+        let now = now_secs();
+        let c = check(serde_json::json!({})).unwrap();
+        assert_eq!((c.sub.as_str(), c.meta_str("wxOpenId").as_deref()), ("uid-1", Some("o-1")));
+        assert_eq!(c.is_anonymous(), Some(false));
+        let cases = [
+            (serde_json::json!({"exp": now - 3600}), TokenError::Expired),
+            (serde_json::json!({"nbf": now + 3600}), TokenError::NotYetValid),
+            (serde_json::json!({"iat": now + 3600}), TokenError::NotYetValid),
+            (serde_json::json!({"aud": "env-2"}), TokenError::WrongEnv),
+            (serde_json::json!({"aud": ["env-2", "x"]}), TokenError::WrongEnv),
+            (serde_json::json!({"iss": "https://evil"}), TokenError::WrongIssuer),
+            (serde_json::json!({"exp": "soon"}), TokenError::MissingClaim),
+            (serde_json::json!({"sub": ""}), TokenError::MissingClaim),
+            (serde_json::json!({"sub": 5}), TokenError::MissingClaim),
+            (serde_json::json!({"aud": null}), TokenError::MissingClaim),
+        ];
+        for (over, want) in cases {
+            assert_eq!(check(over.clone()).unwrap_err(), want, "{over}");
+        }
+        // Inside the leeway, and an audience list holding the env id.
+        assert!(check(serde_json::json!({"exp": now - 30, "aud": ["x", "env-1"]})).is_ok());
+        assert_eq!(
+            check(serde_json::json!({"scope": "anonymous"})).unwrap().is_anonymous(),
+            Some(true)
+        );
+    }
+}
