@@ -5,6 +5,8 @@
 //!   modelled on cargo-lambda's `watch`/`invoke`.
 //! - [`functions`]: the function list, read from `cloudbaserc.json` (the single source of truth).
 //! - [`mock_wechat`]: a local `sns/jscode2session` with documented behaviour per code.
+//! - [`mock_cloudbase`]: CloudBase's access-token JWKS and introspection, with its own keys,
+//!   rotation and faults.
 //! - [`keys`]: dev custom-login key files in the console's format.
 //! - [`events`]: callFunction and HTTP-access event builders.
 //! - [`measure`]: percentiles, `/proc` memory figures and report formats for `soak` and `bench`.
@@ -22,6 +24,7 @@ pub mod http;
 pub mod keys;
 pub mod load;
 pub mod measure;
+pub mod mock_cloudbase;
 pub mod mock_wechat;
 pub mod process;
 pub mod testkit;
