@@ -64,7 +64,9 @@ impl Drop for LocalServer {
     }
 }
 
-/// The variables getLoginTicket reads that `scripts/invoke` passes through from its own environment.
+/// The variables the functions read that `scripts/invoke` passes through from its own environment:
+/// getLoginTicket's WeChat and key settings, and the access-token verification settings
+/// (`TCB_TOKEN_VERIFY` = jwks | introspect | off, and the URL / issuer overrides).
 pub const FUNCTION_CONFIG_VARS: &[&str] = &[
     "WX_APPID",
     "WX_SECRET",
@@ -72,4 +74,8 @@ pub const FUNCTION_CONFIG_VARS: &[&str] = &[
     "WECHAT_API_BASE",
     "TCB_CUSTOM_LOGIN_KEY",
     "TCB_CUSTOM_LOGIN_KEY_FILE",
+    "TCB_TOKEN_VERIFY",
+    "TCB_JWKS_URL",
+    "TCB_INTROSPECT_URL",
+    "TCB_TOKEN_ISSUER",
 ];
