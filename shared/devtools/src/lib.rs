@@ -5,6 +5,8 @@
 //!   modelled on cargo-lambda's `watch`/`invoke`.
 //! - [`functions`]: the function list, read from `cloudbaserc.json` (the single source of truth).
 //! - [`mock_wechat`]: a local `sns/jscode2session` with documented behaviour per code.
+//! - [`mock_cloudbase`]: CloudBase's access-token JWKS and introspection, with its own keys,
+//!   rotation and faults.
 //! - [`keys`]: dev custom-login key files in the console's format.
 //! - [`events`]: callFunction and HTTP-access event builders.
 //! - [`measure`]: percentiles, `/proc` memory figures and report formats for `soak` and `bench`.
@@ -22,6 +24,7 @@ pub mod http;
 pub mod keys;
 pub mod load;
 pub mod measure;
+pub mod mock_cloudbase;
 pub mod mock_wechat;
 pub mod process;
 pub mod testkit;
@@ -61,7 +64,9 @@ impl Drop for LocalServer {
     }
 }
 
-/// The variables getLoginTicket reads that `scripts/invoke` passes through from its own environment.
+/// The variables the functions read that `scripts/invoke` passes through from its own environment:
+/// getLoginTicket's WeChat and key settings, and the access-token verification settings
+/// (`TCB_TOKEN_VERIFY` = jwks | introspect | off, and the URL / issuer overrides).
 pub const FUNCTION_CONFIG_VARS: &[&str] = &[
     "WX_APPID",
     "WX_SECRET",
@@ -69,4 +74,8 @@ pub const FUNCTION_CONFIG_VARS: &[&str] = &[
     "WECHAT_API_BASE",
     "TCB_CUSTOM_LOGIN_KEY",
     "TCB_CUSTOM_LOGIN_KEY_FILE",
+    "TCB_TOKEN_VERIFY",
+    "TCB_JWKS_URL",
+    "TCB_INTROSPECT_URL",
+    "TCB_TOKEN_ISSUER",
 ];

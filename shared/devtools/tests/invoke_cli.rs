@@ -305,3 +305,134 @@ fn invoke_exit_1_on_error_and_4_on_timeout() {
         std::fs::remove_dir_all(p.parent().unwrap()).unwrap();
     }
 }
+
+/// Every JWT starts with the base64url of `{"`: a token in a log shows as `eyJ`.
+const JWT_START: &str = "eyJ";
+
+#[test]
+fn invoke_access_token_for_sends_a_token_the_cloudbase_mock_vouches_for() {
+    // The real getUserInfo: the HTTP request goes through and the function answers (401 before
+    // it verifies access tokens, 200 after); the token is never in invoke's output.
+    let bin = function_bin("getUserInfo");
+    let (code, out, err) = run(
+        "getUserInfo",
+        &[
+            "--http",
+            "GET",
+            "/",
+            "--access-token-for",
+            "uid-cli-1",
+            "--openid",
+            "oTokenUser",
+        ],
+        &bin,
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let r: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert!(
+        [200, 401].contains(&r["statusCode"].as_i64().unwrap_or_default()),
+        "{out}"
+    );
+    assert!(
+        !out.contains(JWT_START) && !err.contains(JWT_START),
+        "{out}\n{err}"
+    );
+    assert!(
+        err.contains("uid uid-cli-1") && err.contains("not printed"),
+        "{err}"
+    );
+    assert!(!err.contains("--openid ignored"), "{err}");
+
+    // A probe bootstrap, while the invocation runs: takes the token from the event's
+    // Authorization header, fetches the JWKS and asks introspection, over the URLs invoke gave it,
+    // and answers with all of it.
+    let probe = script_bootstrap(
+        "token-probe",
+        r#"export LC_ALL=C
+next() { exec 3<>/dev/tcp/127.0.0.1/$SCF_RUNTIME_API_PORT; printf 'GET /runtime/invocation/next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3; local r; r=$(cat <&3); EVENT="${r#*$'\r\n\r\n'}"; }
+fetch() { local rest=${1#http://}; local hp=${rest%%/*}; exec 4<>/dev/tcp/${hp%:*}/${hp#*:}; printf 'GET /%s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n%s\r\n' "${rest#*/}" "$hp" "$2" >&4; local r; r=$(cat <&4); exec 4<&-; printf '%s' "${r#*$'\r\n\r\n'}"; }
+post /runtime/init/ready ' '; next
+tok=${EVENT#*\"authorization\":\"Bearer }; tok=${tok%%\"*}
+jwks=$(fetch "$TCB_JWKS_URL" '')
+intro=$(fetch "$TCB_INTROSPECT_URL" "Authorization: Bearer $tok"$'\r\n')
+post /runtime/invocation/response "$tok
+$jwks
+$intro
+$TCB_ENV $TCB_TOKEN_ISSUER $TCB_JWKS_URL $TCB_INTROSPECT_URL"; exec sleep 30"#,
+    );
+    let (code, out, err) = run(
+        "getUserInfo",
+        &[
+            "{}",
+            "--http",
+            "POST",
+            "/me",
+            "--access-token-for",
+            "uid-cli-2",
+            "--openid",
+            "oProbe",
+            "--unionid",
+            "uProbe",
+        ],
+        &probe,
+        None,
+    );
+    std::fs::remove_dir_all(probe.parent().unwrap()).unwrap();
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{out}\n{err}");
+    let (token, jwks, intro) = (lines[0], lines[1], lines[2]);
+    let vars: Vec<&str> = lines[3].split(' ').collect();
+    let env = vars[0];
+    assert!(token.starts_with(JWT_START), "{out}");
+    assert!(!err.contains(token), "{err}");
+    // The variables point at one local mock, with the production issuer of the emulated env.
+    assert_eq!(vars[1], format!("https://{env}.api.tcloudbasegateway.com"));
+    assert!(vars[2].starts_with("http://127.0.0.1:") && vars[2].ends_with("/auth/v1/certs"));
+    assert!(vars[3].ends_with("/auth/v1/token/introspect"), "{out}");
+    // The JWKS it served verifies the token, for this env, with the flags in its meta.
+    let set: jsonwebtoken::jwk::JwkSet =
+        serde_json::from_str(jwks).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let kid = jsonwebtoken::decode_header(token).unwrap().kid.unwrap();
+    let key = jsonwebtoken::DecodingKey::from_jwk(set.find(&kid).unwrap()).unwrap();
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    v.set_audience(&[env]);
+    v.set_issuer(&[vars[1]]);
+    let claims = jsonwebtoken::decode::<Value>(token, &key, &v)
+        .unwrap()
+        .claims;
+    assert_eq!(claims["sub"], "uid-cli-2");
+    assert_eq!(
+        claims["meta"],
+        serde_json::json!({"wxOpenId": "oProbe", "wxUnionId": "uProbe"})
+    );
+    // And introspection vouches for it.
+    let intro: Value = serde_json::from_str(intro).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(
+        intro,
+        serde_json::json!({"token_type": "Bearer", "client_id": env, "sub": "uid-cli-2", "scope": "user"})
+    );
+}
+
+#[test]
+fn invoke_access_token_for_needs_http() {
+    let bin = function_bin("getUserInfo");
+    let (code, out, err) = run("getUserInfo", &["--access-token-for", "u1"], &bin, None);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(err.contains("add --http METHOD PATH"), "{err}");
+    for extra in [["--anonymous"], ["--call"]] {
+        let mut args = vec!["--http", "GET", "/", "--access-token-for", "u1"];
+        args.extend(extra);
+        let (code, _, err) = run("getUserInfo", &args, &bin, None);
+        assert_eq!(code, 2, "{extra:?}: {err}");
+    }
+    let long = "u".repeat(257);
+    let (code, _, err) = run(
+        "getUserInfo",
+        &["--http", "GET", "/", "--access-token-for", &long],
+        &bin,
+        None,
+    );
+    assert_eq!(code, 2, "{err}");
+}

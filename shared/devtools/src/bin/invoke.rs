@@ -2,8 +2,8 @@
 //!
 //! ```text
 //! scripts/invoke FUNCTION [EVENT | @FILE | -] [--openid ID] [--appid ID] [--unionid ID]
-//!                [--anonymous] [--call] [--http METHOD PATH] [--bootstrap PATH] [--release]
-//!                [--timeout-ms MS] [--memory-mb MB]
+//!                [--anonymous] [--call] [--http METHOD PATH] [--access-token-for UID]
+//!                [--bootstrap PATH] [--release] [--timeout-ms MS] [--memory-mb MB]
 //! ```
 //! Prints the function's response body on stdout and its logs on stderr. Exit status: 0 for
 //! `/response`, 1 for `/error`, 2 for bad usage or a failed build, 3 for an init failure,
@@ -19,6 +19,15 @@
 //! the platform. Only a callFunction event gets the platform's `userInfo`, spliced in after its
 //! opening `{`; the kind comes from the event's shape ([`events::kind_of`]), because a timer,
 //! COS or HTTP event never carries a caller in the cloud.
+//!
+//! `--access-token-for UID` is the HTTP caller's identity instead: a CloudBase user access token
+//! for UID, minted by a local CloudBase mock ([`MockCloudBase`]) that lives as long as the
+//! invocation, sent as `Authorization: Bearer <token>` in the HTTP event's headers. The function
+//! gets the mock's `TCB_ENV`, `TCB_JWKS_URL`, `TCB_INTROSPECT_URL` and `TCB_TOKEN_ISSUER`; the
+//! mock's env id is the emulated env id (`TCB_ENV` when set, else the key's env_id), so the
+//! token's `aud` matches what the function expects. It needs `--http`: only an HTTP request
+//! carries an access token (a callFunction carries the caller in `userInfo`), so invoke refuses
+//! rather than guess a method and path. The token is a secret and is never printed.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
@@ -32,6 +41,7 @@ use serde_json::Value;
 use wxlogin_devtools::emulator::{EmulatorConfig, Outcome, Runner};
 use wxlogin_devtools::events::{self, EventKind};
 use wxlogin_devtools::functions::{DEFAULT_HANDLER, FunctionList, FunctionSpec};
+use wxlogin_devtools::mock_cloudbase::{MockCloudBase, UserClaims};
 use wxlogin_devtools::mock_wechat::{self, MockWeChat};
 use wxlogin_devtools::{FUNCTION_CONFIG_VARS, keys, workspace_root};
 
@@ -89,6 +99,11 @@ struct Args {
     /// Wrap the event as the body of an HTTP access event (no userInfo)
     #[arg(long, num_args = 2, value_names = ["METHOD", "PATH"])]
     http: Option<Vec<String>>,
+    /// With --http: send `Authorization: Bearer <token>`, a CloudBase access token for this uid
+    /// minted by a local CloudBase mock the function is pointed at (--openid / --unionid go in
+    /// the token's meta). The token is never printed
+    #[arg(long, value_name = "UID", conflicts_with_all = ["anonymous", "call"])]
+    access_token_for: Option<String>,
     /// Run this binary instead of building the function (any name, listed or not)
     #[arg(long, value_name = "PATH")]
     bootstrap: Option<PathBuf>,
@@ -118,6 +133,8 @@ enum InvokeError {
     Stdin(std::io::Error),
     #[error("mock WeChat: {0}")]
     Mock(std::io::Error),
+    #[error("mock CloudBase: {0}")]
+    MockCloudBase(std::io::Error),
     #[error("dev key: {0}")]
     Key(#[from] keys::KeyError),
 }
@@ -164,9 +181,10 @@ async fn run(
         .as_ref()
         .ok()
         .and_then(|l| l.get(&args.function).cloned());
+    check_access_token_args(&args)?;
     let bootstrap = bootstrap_for(&args, spec.is_some(), &list)?;
     let raw = read_event(args.event.as_ref())?;
-    let local = LocalSetup::prepare().await?;
+    let local = LocalSetup::prepare(&args).await?;
     let (event, headers) = delivery(&args, &local, raw);
     let config = emulator_config(&args, spec.as_ref(), local.namespace.clone());
     Ok(execute(
@@ -178,6 +196,29 @@ async fn run(
         headers,
     )
     .await)
+}
+
+/// `--access-token-for` needs `--http` (an access token travels in an HTTP request's
+/// `Authorization` header) and a uid CloudBase could issue (1 to 256 bytes). Refusing is clearer
+/// than inventing a method and path.
+fn check_access_token_args(args: &Args) -> Result<(), InvokeError> {
+    let Some(uid) = &args.access_token_for else {
+        return Ok(());
+    };
+    if !(1..=256).contains(&uid.len()) {
+        return Err(InvokeError::Usage(
+            "--access-token-for UID: the uid must be 1 to 256 bytes".into(),
+        ));
+    }
+    if args.http.is_none() {
+        return Err(InvokeError::Usage(
+            "--access-token-for sends the token in an HTTP request's Authorization header: add \
+             --http METHOD PATH (e.g. --http GET /). A callFunction event carries its caller in \
+             userInfo instead (--openid)"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// The binary to run: `--bootstrap` as given (any name), else the listed function, built.
@@ -251,6 +292,9 @@ struct LocalSetup {
     env: Vec<(String, String)>,
     /// Kept alive for the invocation; `Some` when the function talks to the mock.
     mock: Option<MockWeChat>,
+    /// The CloudBase mock (kept alive for the invocation, like `mock`) and the access token it
+    /// minted, with `--access-token-for`. The token is a secret: never printed or logged.
+    cloudbase: Option<(MockCloudBase, String)>,
     namespace: String,
 }
 
@@ -259,7 +303,7 @@ fn host_var(k: &str) -> Option<String> {
 }
 
 impl LocalSetup {
-    async fn prepare() -> Result<LocalSetup, InvokeError> {
+    async fn prepare(args: &Args) -> Result<LocalSetup, InvokeError> {
         let mut env: Vec<(String, String)> = ["RUST_LOG", "LOG_FORMAT"]
             .iter()
             .chain(FUNCTION_CONFIG_VARS)
@@ -295,12 +339,50 @@ impl LocalSetup {
             );
         }
         let namespace = namespace(&env);
+        let cloudbase = match &args.access_token_for {
+            Some(uid) => {
+                let (cb, vars) = cloudbase_mock(args, uid, &namespace).await?;
+                // The mock's variables win over the host's: only its keys verify its token.
+                for (k, v) in vars {
+                    env.retain(|(n, _)| *n != k);
+                    env.push((k, v));
+                }
+                Some(cb)
+            }
+            None => None,
+        };
         Ok(LocalSetup {
             env,
             mock,
+            cloudbase,
             namespace,
         })
     }
+}
+
+/// The CloudBase mock for env `namespace`, a token for `uid` (with `--openid` / `--unionid` in
+/// its meta), and the variables that point the function at the mock.
+async fn cloudbase_mock(
+    args: &Args,
+    uid: &str,
+    namespace: &str,
+) -> Result<((MockCloudBase, String), Vec<(String, String)>), InvokeError> {
+    let cb = MockCloudBase::start(namespace)
+        .await
+        .map_err(InvokeError::MockCloudBase)?;
+    let mut claims = UserClaims::new(uid);
+    claims.openid = args.openid.clone();
+    claims.unionid = args.unionid.clone();
+    let ttl = claims.ttl_secs;
+    let token = cb.mint(claims);
+    note(&format!(
+        "--access-token-for: a CloudBase access token for uid {uid} (env {namespace}, valid {ttl} s) \
+         from the local CloudBase mock at {} (TCB_JWKS_URL, TCB_INTROSPECT_URL); sent as \
+         Authorization: Bearer, not printed",
+        cb.base_url()
+    ));
+    let vars = cb.env_vars();
+    Ok(((cb, token), vars))
 }
 
 /// `.dev/tcb_custom_login.json`, made on first use.
@@ -338,13 +420,16 @@ fn delivery(args: &Args, local: &LocalSetup, raw: Vec<u8>) -> (Vec<u8>, Vec<(Str
         .or_else(|| host_var("WX_APPID"))
         .unwrap_or_else(|| MOCK_APPID.into());
     if let Some([method, path]) = args.http.as_deref() {
-        let e = http_event(
+        let mut e = http_event(
             &method.to_ascii_uppercase(),
             path,
             args,
             &raw,
             &local.namespace,
         );
+        if let Some((_, token)) = &local.cloudbase {
+            e["headers"]["authorization"] = format!("Bearer {token}").into();
+        }
         note_kind(EventKind::Http, args);
         return (e.to_string().into_bytes(), Vec::new());
     }
@@ -411,10 +496,12 @@ fn http_event(method: &str, path: &str, args: &Args, raw: &[u8], namespace: &str
 
 /// Say on stderr what kind of event is delivered as given, and which identity flags it ignores.
 fn note_kind(kind: EventKind, args: &Args) {
+    // With an access token, --openid and --unionid went into its meta.
+    let in_token = args.access_token_for.is_some();
     let ignored: Vec<&str> = [
-        ("--openid", args.openid.is_some()),
+        ("--openid", args.openid.is_some() && !in_token),
         ("--appid", args.appid.is_some()),
-        ("--unionid", args.unionid.is_some()),
+        ("--unionid", args.unionid.is_some() && !in_token),
     ]
     .iter()
     .filter(|(_, given)| *given)

@@ -4,7 +4,9 @@
 //! - [`leaks`]: unique secrets ([`Sentinels`]) and the record of everything a run produced
 //!   ([`Transcript`]) with the check that none of them leaked;
 //! - [`outcome`]: reading an invocation's result;
-//! - [`web`]: a function binary in web mode ([`WebProcess`]).
+//! - [`web`]: a function binary in web mode ([`WebProcess`]);
+//! - [`tokens`]: forged and broken CloudBase access tokens against a
+//!   [`MockCloudBase`](crate::mock_cloudbase::MockCloudBase).
 //!
 //! It is a library module, not a `tests/common`, because `soak` and `bench` use the same
 //! fixture, and `cargo test` builds one copy instead of one per test file.
@@ -12,6 +14,7 @@
 mod fixtures;
 mod leaks;
 mod outcome;
+pub mod tokens;
 mod web;
 
 pub use fixtures::{

@@ -1,0 +1,704 @@
+//! A local mock of CloudBase's user access-token endpoints, so the functions' access-token
+//! verification (`TCB_TOKEN_VERIFY` = `jwks` | `introspect`) can be run and attacked on
+//! 127.0.0.1 without a cloud account: `scripts/invoke --access-token-for UID` and the tests.
+//!
+//! What it mirrors (the token facts in docs/emulator.md, "Local mock (CloudBase access tokens)"):
+//! CloudBase user access tokens are RS256 JWTs with a `kid` header; claims `iss` =
+//! `https://{env_id}.api.tcloudbasegateway.com`, `sub` = the CloudBase uid, `aud` = the env id (a
+//! string), `exp` / `iat` in SECONDS, `scope`, `user_type`, `provider_type`, `groups`, and
+//! optionally `meta: {wxOpenId, wxUnionId}`.
+//!
+//! Routes (same paths as the gateway, so a function needs only the URL overrides):
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET /auth/v1/certs` | the JWKS of the published keys: `{"keys":[{"kid","kty":"RSA","alg":"RS256","use":"sig","n","e"}]}`, or the [`JwksFault`] set |
+//! | `GET /auth/v1/token/introspect` | with `Authorization: Bearer <token>`: `{"token_type":"Bearer","client_id":env_id,"sub":uid,"scope":...}` when the token verifies against a published key, else `{}` (HTTP 200, as CloudBase); or the [`IntrospectFault`] set |
+//! | `POST /mock/auth/token` | mock only: `{"uid", "openid"?, "unionid"?, "ttl_secs"?}` → `{"access_token", "expires_in"}` (seconds); 400 `{"error","message"}` on a bad body |
+//!
+//! Design choices, each where it matters:
+//! - Keys are 2048-bit RSA made by aws-lc-rs (fast, already a devtools dependency) and signed
+//!   with jsonwebtoken (the workspace's JWT crate, aws_lc_rs backend), so a mock token is what a
+//!   real RS256 library produces.
+//! - The *signing* key and the *published* keys are separate, so a test can make a key that
+//!   signs but is not yet published ([`MockCloudBase::stage_rotation`]) and publish it later
+//!   ([`MockCloudBase::publish_staged`]): "an unknown kid makes the verifier refetch once".
+//! - [`MockCloudBase::issuer`] is the production issuer for the env id, so a function pointed at
+//!   the mock needs `TCB_JWKS_URL` / `TCB_INTROSPECT_URL` only ([`MockCloudBase::env_vars`]).
+//! - Introspection here is strict (no clock leeway, `nbf` and `iat` checked): it stands for the
+//!   issuer's own check, which has no other clock to forgive. It sets no size limit on the token,
+//!   so a test of an oversized token sees the function's own bound, not the mock's.
+//! - Every token the mock hands out is a secret: it is never logged, and no route echoes one.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_lc_rs::encoding::AsDer as _;
+use aws_lc_rs::signature::KeyPair as _;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde_json::{Value, json};
+
+/// The JWKS path, as at `https://{env_id}.api.tcloudbasegateway.com`.
+pub const JWKS_PATH: &str = "/auth/v1/certs";
+/// The introspection path, as at `https://{env_id}.api.tcloudbasegateway.com`.
+pub const INTROSPECT_PATH: &str = "/auth/v1/token/introspect";
+/// The mock-only route that mints a token over HTTP (for scripts).
+pub const MINT_PATH: &str = "/mock/auth/token";
+/// Default token lifetime, seconds (CloudBase access tokens: 2 hours, as far as public docs say).
+pub const DEFAULT_TTL_SECS: u64 = 7200;
+/// Longest lifetime `POST /mock/auth/token` hands out, seconds.
+pub const MAX_TTL_SECS: u64 = 86_400;
+/// Size of the [`JwksFault::Huge`] body, bytes (8 MiB).
+pub const HUGE_JWKS_BYTES: usize = 8 * 1024 * 1024;
+
+/// The production issuer (and API base) for `env_id`: `https://{env_id}.api.tcloudbasegateway.com`.
+pub fn issuer_for(env_id: &str) -> String {
+    format!("https://{env_id}.api.tcloudbasegateway.com")
+}
+
+/// Seconds since the Unix epoch (JWT time unit).
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// A 2048-bit RSA key with its `kid`, made by aws-lc-rs, signing RS256 through jsonwebtoken.
+///
+/// Public for the forged-token helpers ([`crate::testkit::tokens`]): a *foreign* key signs a
+/// token under a kid the mock publishes, and the public halves feed the HS256 confusion attack.
+/// The private half never leaves this struct (no accessor, and `Debug` shows the kid only).
+pub struct JwtKey {
+    kid: String,
+    encoding: EncodingKey,
+    /// Modulus and exponent, base64url without padding (JWK `n`, `e`).
+    n: String,
+    e: String,
+    /// The public key as a SubjectPublicKeyInfo DER (the body of a `BEGIN PUBLIC KEY` PEM).
+    spki_der: Vec<u8>,
+    /// The public key as a PKCS#1 `RSAPublicKey` DER (what jsonwebtoken keeps from an RSA PEM).
+    pkcs1_der: Vec<u8>,
+}
+
+impl std::fmt::Debug for JwtKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtKey").field("kid", &self.kid).finish()
+    }
+}
+
+fn io_err(what: &str, e: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::other(format!("{what}: {e}"))
+}
+
+/// PEM armour: base64 in 64-character lines between `-----BEGIN {label}-----` and `-----END`.
+fn pem(label: &str, der: &[u8]) -> String {
+    let b64 = STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+impl JwtKey {
+    /// A new 2048-bit key with a random kid (16 base64url characters).
+    ///
+    /// # Errors
+    /// When aws-lc cannot generate or encode the key (an `io::Error` of kind `Other`).
+    pub fn generate() -> std::io::Result<JwtKey> {
+        let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+            .map_err(|e| io_err("RSA key generation", e))?;
+        // aws-lc-rs hands out PKCS#8; jsonwebtoken's PEM reader takes PKCS#8 and keeps the inner
+        // PKCS#1 key, which is what its aws_lc_rs signer parses.
+        let pkcs8 = pair.as_der().map_err(|e| io_err("PKCS#8 encoding", e))?;
+        let encoding = EncodingKey::from_rsa_pem(pem("PRIVATE KEY", pkcs8.as_ref()).as_bytes())
+            .map_err(|e| io_err("jsonwebtoken key", e))?;
+        let public = pair.public_key();
+        let parts = aws_lc_rs::rsa::PublicKeyComponents::<Vec<u8>>::from(public);
+        let spki_der = public
+            .as_der()
+            .map_err(|e| io_err("SPKI encoding", e))?
+            .as_ref()
+            .to_vec();
+        Ok(JwtKey {
+            kid: URL_SAFE_NO_PAD.encode(rand::random::<[u8; 12]>()),
+            encoding,
+            n: URL_SAFE_NO_PAD.encode(&parts.n),
+            e: URL_SAFE_NO_PAD.encode(&parts.e),
+            spki_der,
+            pkcs1_der: public.as_ref().to_vec(),
+        })
+    }
+
+    /// The key's id (the JWT header's `kid`).
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The key as a JWKS entry: `{"kid","kty":"RSA","alg":"RS256","use":"sig","n","e"}`.
+    pub fn jwk(&self) -> Value {
+        json!({"kid": self.kid, "kty": "RSA", "alg": "RS256", "use": "sig", "n": self.n, "e": self.e})
+    }
+
+    /// An RS256 JWT of `claims` with header `{"typ":"JWT","alg":"RS256","kid": kid}`. `kid` need
+    /// not be this key's own (a forged token uses another key's kid).
+    ///
+    /// # Panics
+    /// Never for a key made by [`JwtKey::generate`] and JSON claims (jsonwebtoken fails only on
+    /// a key it cannot parse or claims it cannot serialise).
+    pub fn sign(&self, kid: &str, claims: &Value) -> String {
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(kid.to_owned());
+        jsonwebtoken::encode(&header, claims, &self.encoding)
+            .expect("RS256 with a key aws-lc generated")
+    }
+
+    /// The public key as `-----BEGIN PUBLIC KEY-----` PEM text (SubjectPublicKeyInfo).
+    pub fn public_key_pem(&self) -> String {
+        pem("PUBLIC KEY", &self.spki_der)
+    }
+
+    /// The public key as SubjectPublicKeyInfo DER.
+    pub fn public_key_spki_der(&self) -> &[u8] {
+        &self.spki_der
+    }
+
+    /// The public key as PKCS#1 `RSAPublicKey` DER.
+    pub fn public_key_pkcs1_der(&self) -> &[u8] {
+        &self.pkcs1_der
+    }
+
+    fn decoding_key(&self) -> Option<DecodingKey> {
+        DecodingKey::from_rsa_components(&self.n, &self.e).ok()
+    }
+}
+
+/// The claims of a token to mint. `UserClaims::new(uid)` gives the real shape; the builder
+/// methods add WeChat ids or override a claim for a test.
+///
+/// Times are Unix SECONDS. The token is (before `extra`):
+///
+/// ```json
+/// {"iss": "https://{env_id}.api.tcloudbasegateway.com", "sub": uid, "aud": env_id,
+///  "iat": now, "exp": now + ttl_secs, "scope": "user", "user_type": "externalUser",
+///  "provider_type": "custom", "groups": ["default"],
+///  "meta": {"wxOpenId": openid, "wxUnionId": unionid}}
+/// ```
+///
+/// `nbf` appears only when set; `meta` only with an openid or unionid, each key only when given.
+/// The `user_type` / `provider_type` values are placeholders of the right type: which strings
+/// CloudBase puts there for a WeChat user is UNCONFIRMED.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserClaims {
+    /// `sub`: the CloudBase uid.
+    pub uid: String,
+    /// `meta.wxOpenId`.
+    pub openid: Option<String>,
+    /// `meta.wxUnionId`.
+    pub unionid: Option<String>,
+    /// Lifetime: `exp = now + ttl_secs` unless [`UserClaims::exp`] is set. Default 7200.
+    pub ttl_secs: u64,
+    /// `aud` instead of the env id.
+    pub aud: Option<String>,
+    /// `iss` instead of the mock's issuer.
+    pub iss: Option<String>,
+    /// `iat` instead of now, seconds.
+    pub iat: Option<i64>,
+    /// `nbf`, seconds (absent by default, as in CloudBase tokens).
+    pub nbf: Option<i64>,
+    /// `exp` instead of `now + ttl_secs`, seconds.
+    pub exp: Option<i64>,
+    /// Claims applied last: each replaces the claim of that name; a `null` value removes it
+    /// (e.g. `("exp", null)` for a token without `exp`).
+    pub extra: serde_json::Map<String, Value>,
+}
+
+impl UserClaims {
+    /// The default claims for `uid` (see the type's docs).
+    pub fn new(uid: &str) -> UserClaims {
+        UserClaims {
+            uid: uid.to_owned(),
+            openid: None,
+            unionid: None,
+            ttl_secs: DEFAULT_TTL_SECS,
+            aud: None,
+            iss: None,
+            iat: None,
+            nbf: None,
+            exp: None,
+            extra: serde_json::Map::new(),
+        }
+    }
+
+    /// With `meta.wxOpenId`.
+    pub fn openid(mut self, openid: &str) -> Self {
+        self.openid = Some(openid.to_owned());
+        self
+    }
+
+    /// With `meta.wxUnionId`.
+    pub fn unionid(mut self, unionid: &str) -> Self {
+        self.unionid = Some(unionid.to_owned());
+        self
+    }
+
+    /// Lifetime in seconds.
+    pub fn ttl_secs(mut self, secs: u64) -> Self {
+        self.ttl_secs = secs;
+        self
+    }
+
+    /// `aud` override.
+    pub fn aud(mut self, aud: &str) -> Self {
+        self.aud = Some(aud.to_owned());
+        self
+    }
+
+    /// `iss` override.
+    pub fn iss(mut self, iss: &str) -> Self {
+        self.iss = Some(iss.to_owned());
+        self
+    }
+
+    /// `iat` override, seconds.
+    pub fn iat(mut self, iat: i64) -> Self {
+        self.iat = Some(iat);
+        self
+    }
+
+    /// `nbf`, seconds.
+    pub fn nbf(mut self, nbf: i64) -> Self {
+        self.nbf = Some(nbf);
+        self
+    }
+
+    /// `exp` override, seconds.
+    pub fn exp(mut self, exp: i64) -> Self {
+        self.exp = Some(exp);
+        self
+    }
+
+    /// Set (or, with `null`, remove) any claim, applied last.
+    pub fn extra(mut self, name: &str, value: Value) -> Self {
+        self.extra.insert(name.to_owned(), value);
+        self
+    }
+
+    /// The claims as JSON for a token of `env_id` issued at `now` (seconds).
+    pub fn to_json(&self, env_id: &str, now: i64) -> Value {
+        let mut c = json!({
+            "iss": self.iss.clone().unwrap_or_else(|| issuer_for(env_id)),
+            "sub": self.uid,
+            "aud": self.aud.as_deref().unwrap_or(env_id),
+            "iat": self.iat.unwrap_or(now),
+            "exp": self.exp.unwrap_or(now.saturating_add(self.ttl_secs as i64)),
+            "scope": "user",
+            "user_type": "externalUser",
+            "provider_type": "custom",
+            "groups": ["default"],
+        });
+        if let Some(nbf) = self.nbf {
+            c["nbf"] = nbf.into();
+        }
+        if self.openid.is_some() || self.unionid.is_some() {
+            let mut meta = serde_json::Map::new();
+            if let Some(o) = &self.openid {
+                meta.insert("wxOpenId".into(), o.clone().into());
+            }
+            if let Some(u) = &self.unionid {
+                meta.insert("wxUnionId".into(), u.clone().into());
+            }
+            c["meta"] = Value::Object(meta);
+        }
+        if let Value::Object(m) = &mut c {
+            for (k, v) in &self.extra {
+                if v.is_null() {
+                    m.remove(k);
+                } else {
+                    m.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        c
+    }
+}
+
+/// How `GET /auth/v1/certs` misbehaves (set with [`MockCloudBase::set_jwks_fault`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum JwksFault {
+    /// The JWKS of the published keys.
+    #[default]
+    None,
+    /// HTTP 503 with an HTML page.
+    Down,
+    /// Waits this long, then the normal answer.
+    Slow(Duration),
+    /// HTTP 200, `application/json`, a body that is not JSON.
+    Garbage,
+    /// HTTP 200, `text/html`, a maintenance page.
+    Html,
+    /// `{"keys":[]}`.
+    EmptyKeys,
+    /// HTTP 200, a [`HUGE_JWKS_BYTES`] (8 MiB) body: the real keys followed by a padding member,
+    /// so a reader without a size bound would *accept* it.
+    Huge,
+    /// `{"keys":"x"}`.
+    WrongShape,
+}
+
+/// How `GET /auth/v1/token/introspect` misbehaves (set with
+/// [`MockCloudBase::set_introspect_fault`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IntrospectFault {
+    /// The real check.
+    #[default]
+    None,
+    /// HTTP 503 with an HTML page.
+    Down,
+    /// Waits this long, then the real check.
+    Slow(Duration),
+    /// HTTP 200, `application/json`, a body that is not JSON.
+    Garbage,
+}
+
+struct Keys {
+    /// Signs [`MockCloudBase::mint`]; published unless staged.
+    signing: Arc<JwtKey>,
+    /// Served at `/auth/v1/certs`, oldest first.
+    published: Vec<Arc<JwtKey>>,
+}
+
+struct Shared {
+    env_id: String,
+    issuer: String,
+    keys: Mutex<Keys>,
+    jwks_fault: Mutex<JwksFault>,
+    introspect_fault: Mutex<IntrospectFault>,
+    jwks_fetches: AtomicU32,
+    introspect_calls: AtomicU32,
+}
+
+/// A running CloudBase auth mock. Dropping it stops the server.
+pub struct MockCloudBase {
+    server: crate::LocalServer,
+    shared: Arc<Shared>,
+}
+
+fn json_response(status: StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+fn html_response(status: StatusCode, body: &'static str) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/html")], body).into_response()
+}
+
+const DOWN_PAGE: &str = "<html><body>503 Service Temporarily Unavailable</body></html>";
+const GARBAGE: &str = "{\"keys\": [ this is not JSON";
+
+impl Shared {
+    fn jwks(&self) -> Value {
+        let keys = self.keys.lock().unwrap();
+        json!({"keys": keys.published.iter().map(|k| k.jwk()).collect::<Vec<_>>()})
+    }
+
+    /// The claims of `token` when it verifies against a published key: RS256 only, its `kid`
+    /// published, `exp` in the future and `nbf` / `iat` not (no leeway), `aud` = env id, `iss` =
+    /// the issuer, `sub` present.
+    fn verify(&self, token: &str) -> Option<Value> {
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        if header.alg != Algorithm::RS256 {
+            return None;
+        }
+        let kid = header.kid?;
+        let key = {
+            let keys = self.keys.lock().unwrap();
+            keys.published
+                .iter()
+                .find(|k| k.kid == kid)?
+                .decoding_key()?
+        };
+        let mut v = Validation::new(Algorithm::RS256);
+        v.leeway = 0;
+        v.validate_nbf = true;
+        v.set_audience(&[&self.env_id]);
+        v.set_issuer(&[&self.issuer]);
+        v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        let claims = jsonwebtoken::decode::<Value>(token, &key, &v).ok()?.claims;
+        let iat_ok = claims
+            .get("iat")
+            .is_none_or(|iat| iat.as_i64().is_some_and(|iat| iat <= now_secs()));
+        iat_ok.then_some(claims)
+    }
+}
+
+async fn certs(State(s): State<Arc<Shared>>) -> Response {
+    s.jwks_fetches.fetch_add(1, Ordering::SeqCst);
+    let fault = *s.jwks_fault.lock().unwrap();
+    match fault {
+        JwksFault::None => {}
+        JwksFault::Down => return html_response(StatusCode::SERVICE_UNAVAILABLE, DOWN_PAGE),
+        JwksFault::Slow(d) => tokio::time::sleep(d).await,
+        JwksFault::Garbage => return json_response(StatusCode::OK, GARBAGE.into()),
+        JwksFault::Html => {
+            return html_response(StatusCode::OK, "<html><body>maintenance</body></html>");
+        }
+        JwksFault::EmptyKeys => return json_response(StatusCode::OK, r#"{"keys":[]}"#.into()),
+        JwksFault::WrongShape => return json_response(StatusCode::OK, r#"{"keys":"x"}"#.into()),
+        JwksFault::Huge => {
+            let keys = s.jwks()["keys"].to_string();
+            let head = format!(r#"{{"keys":{keys},"padding":""#);
+            let pad = HUGE_JWKS_BYTES.saturating_sub(head.len() + 2);
+            let body = format!("{head}{}\"}}", "x".repeat(pad));
+            return json_response(StatusCode::OK, body);
+        }
+    }
+    json_response(StatusCode::OK, s.jwks().to_string())
+}
+
+async fn introspect(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    s.introspect_calls.fetch_add(1, Ordering::SeqCst);
+    let fault = *s.introspect_fault.lock().unwrap();
+    match fault {
+        IntrospectFault::None => {}
+        IntrospectFault::Down => return html_response(StatusCode::SERVICE_UNAVAILABLE, DOWN_PAGE),
+        IntrospectFault::Slow(d) => tokio::time::sleep(d).await,
+        IntrospectFault::Garbage => return json_response(StatusCode::OK, GARBAGE.into()),
+    }
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let Some(claims) = token.and_then(|t| s.verify(t)) else {
+        return json_response(StatusCode::OK, "{}".into());
+    };
+    let body = json!({
+        "token_type": "Bearer",
+        "client_id": s.env_id,
+        "sub": claims["sub"],
+        "scope": claims.get("scope").cloned().unwrap_or(Value::Null),
+    });
+    json_response(StatusCode::OK, body.to_string())
+}
+
+fn bad_request(message: &str) -> Response {
+    let body = json!({"error": "BAD_REQUEST", "message": message});
+    json_response(StatusCode::BAD_REQUEST, body.to_string())
+}
+
+async fn mint_route(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    let Ok(Value::Object(req)) = serde_json::from_slice::<Value>(&body) else {
+        return bad_request(
+            r#"expected a JSON object {"uid", "openid"?, "unionid"?, "ttl_secs"?}"#,
+        );
+    };
+    let text = |k: &str| req.get(k).and_then(Value::as_str).map(str::to_owned);
+    let Some(uid) = text("uid").filter(|u| (1..=256).contains(&u.len())) else {
+        return bad_request("uid must be a string of 1 to 256 bytes");
+    };
+    let ttl = match req.get("ttl_secs") {
+        None | Some(Value::Null) => DEFAULT_TTL_SECS,
+        Some(v) => match v.as_u64().filter(|t| (1..=MAX_TTL_SECS).contains(t)) {
+            Some(t) => t,
+            None => return bad_request("ttl_secs must be an integer from 1 to 86400 (seconds)"),
+        },
+    };
+    for k in ["openid", "unionid"] {
+        if req.get(k).is_some_and(|v| !v.is_null() && !v.is_string()) {
+            return bad_request(&format!("{k} must be a string"));
+        }
+    }
+    let mut claims = UserClaims::new(&uid).ttl_secs(ttl);
+    claims.openid = text("openid");
+    claims.unionid = text("unionid");
+    let token = sign_with_current(&s, &claims.to_json(&s.env_id, now_secs()));
+    json_response(
+        StatusCode::OK,
+        json!({"access_token": token, "expires_in": ttl}).to_string(),
+    )
+}
+
+fn sign_with_current(s: &Shared, claims: &Value) -> String {
+    let key = s.keys.lock().unwrap().signing.clone();
+    key.sign(&key.kid, claims)
+}
+
+impl MockCloudBase {
+    /// Start on `127.0.0.1`, a free port, for `env_id`, with one signing key, published.
+    ///
+    /// # Errors
+    /// `InvalidInput` for an empty `env_id`; when the port cannot be bound; when the key cannot
+    /// be generated.
+    pub async fn start(env_id: &str) -> std::io::Result<Self> {
+        if env_id.is_empty() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the env id is empty",
+            ));
+        }
+        let key = Arc::new(JwtKey::generate()?);
+        let shared = Arc::new(Shared {
+            env_id: env_id.to_owned(),
+            issuer: issuer_for(env_id),
+            keys: Mutex::new(Keys {
+                signing: key.clone(),
+                published: vec![key],
+            }),
+            jwks_fault: Mutex::default(),
+            introspect_fault: Mutex::default(),
+            jwks_fetches: AtomicU32::new(0),
+            introspect_calls: AtomicU32::new(0),
+        });
+        let app = axum::Router::new()
+            .route(JWKS_PATH, get(certs))
+            .route(INTROSPECT_PATH, get(introspect))
+            .route(MINT_PATH, post(mint_route))
+            .with_state(shared.clone());
+        let server = crate::LocalServer::start(app).await?;
+        Ok(MockCloudBase { server, shared })
+    }
+
+    /// The port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.server.addr.port()
+    }
+
+    /// `http://127.0.0.1:PORT` (no trailing slash).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.server.addr)
+    }
+
+    /// `http://127.0.0.1:PORT/auth/v1/certs`, for `TCB_JWKS_URL`.
+    pub fn jwks_url(&self) -> String {
+        format!("{}{JWKS_PATH}", self.base_url())
+    }
+
+    /// `http://127.0.0.1:PORT/auth/v1/token/introspect`, for `TCB_INTROSPECT_URL`.
+    pub fn introspect_url(&self) -> String {
+        format!("{}{INTROSPECT_PATH}", self.base_url())
+    }
+
+    /// The `iss` of its tokens: the production `https://{env_id}.api.tcloudbasegateway.com`.
+    pub fn issuer(&self) -> &str {
+        &self.shared.issuer
+    }
+
+    /// The env id (`aud` of its tokens).
+    pub fn env_id(&self) -> &str {
+        &self.shared.env_id
+    }
+
+    /// The variables that make a function trust this mock: `TCB_ENV`, `TCB_JWKS_URL`,
+    /// `TCB_INTROSPECT_URL` and `TCB_TOKEN_ISSUER` (the production default, given explicitly so
+    /// that a stray value in the caller's environment cannot win). `TCB_TOKEN_VERIFY` is left to
+    /// the caller: it chooses the method under test.
+    pub fn env_vars(&self) -> Vec<(String, String)> {
+        vec![
+            ("TCB_ENV".into(), self.env_id().to_owned()),
+            ("TCB_JWKS_URL".into(), self.jwks_url()),
+            ("TCB_INTROSPECT_URL".into(), self.introspect_url()),
+            ("TCB_TOKEN_ISSUER".into(), self.issuer().to_owned()),
+        ]
+    }
+
+    /// A token of `claims` signed by the current signing key (see [`UserClaims`] for the shape).
+    pub fn mint(&self, claims: UserClaims) -> String {
+        self.sign_claims(&claims.to_json(self.env_id(), now_secs()))
+    }
+
+    /// Any JSON claims, signed RS256 by the current signing key under its own kid (for forged
+    /// and oversized tokens).
+    pub fn sign_claims(&self, claims: &Value) -> String {
+        sign_with_current(&self.shared, claims)
+    }
+
+    /// The current signing key (its kid and public halves; the forged-token helpers use it).
+    pub fn signing_key(&self) -> Arc<JwtKey> {
+        self.shared.keys.lock().unwrap().signing.clone()
+    }
+
+    /// The kids served at `/auth/v1/certs` now, oldest first.
+    pub fn published_kids(&self) -> Vec<String> {
+        let keys = self.shared.keys.lock().unwrap();
+        keys.published.iter().map(|k| k.kid.clone()).collect()
+    }
+
+    /// The JWKS `/auth/v1/certs` serves without a fault.
+    pub fn jwks(&self) -> Value {
+        self.shared.jwks()
+    }
+
+    /// Make a new key the signing key *without publishing it*; returns its kid. Tokens minted
+    /// from now on carry a kid the JWKS does not have until [`MockCloudBase::publish_staged`].
+    ///
+    /// # Errors
+    /// When the key cannot be generated (nothing changes then).
+    pub fn stage_rotation(&self) -> std::io::Result<String> {
+        let key = Arc::new(JwtKey::generate()?);
+        let kid = key.kid.clone();
+        self.shared.keys.lock().unwrap().signing = key;
+        Ok(kid)
+    }
+
+    /// Publish the signing key if it is not yet; with `keep_old` false the other keys are
+    /// withdrawn from the JWKS (tokens they signed stop verifying).
+    pub fn publish_staged(&self, keep_old: bool) {
+        let mut keys = self.shared.keys.lock().unwrap();
+        let signing = keys.signing.clone();
+        if !keep_old {
+            keys.published.retain(|k| Arc::ptr_eq(k, &signing));
+        }
+        if !keys.published.iter().any(|k| Arc::ptr_eq(k, &signing)) {
+            keys.published.push(signing);
+        }
+    }
+
+    /// Rotate: a new key signs and is published; the old ones stay published if `keep_old`.
+    /// Returns the new kid.
+    ///
+    /// # Errors
+    /// When the key cannot be generated (nothing changes then).
+    pub fn rotate(&self, keep_old: bool) -> std::io::Result<String> {
+        let kid = self.stage_rotation()?;
+        self.publish_staged(keep_old);
+        Ok(kid)
+    }
+
+    /// Set how `/auth/v1/certs` answers from the next request on.
+    pub fn set_jwks_fault(&self, fault: JwksFault) {
+        *self.shared.jwks_fault.lock().unwrap() = fault;
+    }
+
+    /// Set how `/auth/v1/token/introspect` answers from the next request on.
+    pub fn set_introspect_fault(&self, fault: IntrospectFault) {
+        *self.shared.introspect_fault.lock().unwrap() = fault;
+    }
+
+    /// `GET /auth/v1/certs` requests received (faulty answers included).
+    pub fn jwks_fetches(&self) -> u32 {
+        self.shared.jwks_fetches.load(Ordering::SeqCst)
+    }
+
+    /// `GET /auth/v1/token/introspect` requests received (faulty answers included).
+    pub fn introspect_calls(&self) -> u32 {
+        self.shared.introspect_calls.load(Ordering::SeqCst)
+    }
+
+    /// Whether the mock's own introspection accepts `token` now (the in-process form of
+    /// `GET /auth/v1/token/introspect`, without counting a call).
+    pub fn accepts(&self, token: &str) -> bool {
+        self.shared.verify(token).is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests;
