@@ -212,7 +212,9 @@ impl Context {
                     crate::auth::AuthFailure::Unavailable(why) => {
                         tracing::warn!(error = %e.error, "cannot check the access token: {why}")
                     }
-                    _ => tracing::warn!(error = %e.error, reason = ?e.extra.get("reason"), "access token refused"),
+                    _ => {
+                        tracing::warn!(error = %e.error, reason = ?e.extra.get("reason"), "access token refused")
+                    }
                 }
                 Err(e)
             }

@@ -17,10 +17,10 @@ use std::time::Instant;
 
 use tracing::{Instrument as _, error, info, info_span, warn};
 
+use crate::auth::Authenticator;
 use crate::context::{Context, InstanceInfo, InvocationHeaders};
 use crate::error::{Diagnostic, FnError};
 use crate::event::{Decoded, Event};
-use crate::auth::Authenticator;
 use crate::identity::{Identity, context_from_headers};
 use crate::pipeline::{self, Answer, Failure};
 use crate::response::IntoReply;

@@ -49,13 +49,20 @@ impl AuthConfig {
     /// are checked, a URL that is not `https://` (or `http://` on loopback), a
     /// `TCB_TRUST_WECHAT_CONTEXT` that is not `true`/`false`.
     pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Misconfig> {
-        let get = |k: &str| lookup(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |k: &str| {
+            lookup(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let mode = match get(MODE_VAR).as_deref() {
             None | Some("jwks") => Mode::Jwks,
             Some("introspect") => Mode::Introspect,
             Some("off") => Mode::Off,
             Some(_) => {
-                return Err(Misconfig::new(MODE_VAR, "is not one of jwks, introspect, off"));
+                return Err(Misconfig::new(
+                    MODE_VAR,
+                    "is not one of jwks, introspect, off",
+                ));
             }
         };
         let trust_wechat_context = match get("TCB_TRUST_WECHAT_CONTEXT").as_deref() {
@@ -147,7 +154,10 @@ mod tests {
         let c = cfg(&[("SCF_NAMESPACE", "ns-1")]).unwrap();
         assert_eq!(c.mode, Mode::Jwks);
         assert_eq!(c.env_id, "ns-1");
-        assert_eq!(c.jwks_url, "https://ns-1.api.tcloudbasegateway.com/auth/v1/certs");
+        assert_eq!(
+            c.jwks_url,
+            "https://ns-1.api.tcloudbasegateway.com/auth/v1/certs"
+        );
         assert_eq!(c.issuer, "https://ns-1.api.tcloudbasegateway.com");
         assert!(!c.trust_wechat_context);
         let c = cfg(&[("SCF_NAMESPACE", "ns-1"), ("TCB_ENV", "env-2")]).unwrap();
@@ -177,7 +187,10 @@ mod tests {
             "http://[::1]:9/x",
             "https://e.example/x",
         ] {
-            assert!(cfg(&[("TCB_ENV", "e"), ("TCB_JWKS_URL", url)]).is_ok(), "{url}");
+            assert!(
+                cfg(&[("TCB_ENV", "e"), ("TCB_JWKS_URL", url)]).is_ok(),
+                "{url}"
+            );
         }
         let e = cfg(&[("TCB_ENV", "e"), ("TCB_TRUST_WECHAT_CONTEXT", "maybe")]).unwrap_err();
         assert!(e.to_string().contains("TCB_TRUST_WECHAT_CONTEXT"));

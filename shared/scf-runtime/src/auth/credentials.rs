@@ -181,7 +181,8 @@ fn bearer(value: &str) -> Option<String> {
 }
 
 /// A token must look like a compact JWS before anything parses it: at most [`MAX_TOKEN_BYTES`],
-/// three non-empty segments of base64url characters.
+/// three segments of base64url characters, the first two non-empty. (An empty signature is let
+/// through to be refused by name: that is an `alg: none` token.)
 fn check_shape(token: String) -> Credentials {
     if token.is_empty() {
         return Credentials::Malformed("the token is empty");
@@ -191,11 +192,14 @@ fn check_shape(token: String) -> Credentials {
     }
     let segments: Vec<&str> = token.split('.').collect();
     let base64url = |s: &&str| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     };
-    if segments.len() != 3 || !segments.iter().all(base64url) {
+    if segments.len() != 3
+        || segments[0].is_empty()
+        || segments[1].is_empty()
+        || !segments.iter().all(base64url)
+    {
         return Credentials::Malformed("the token is not a JWT (three base64url segments)");
     }
     Credentials::Token(Secret::new(token))
@@ -231,15 +235,15 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), Value::String((*v).to_owned())))
             .collect();
-        Event::classify(serde_json::json!({"httpMethod": "GET", "path": "/", "headers": headers}))
-            .0
+        Event::classify(serde_json::json!({"httpMethod": "GET", "path": "/", "headers": headers})).0
     }
 
     const JWT: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1In0.c2ln";
 
     #[test]
     fn context_header_decodes_gzip_and_plain() {
-        let map = decode_cloudbase_context(&gzip_b64(r#"{"envId":"e","accessToken":"t"}"#)).unwrap();
+        let map =
+            decode_cloudbase_context(&gzip_b64(r#"{"envId":"e","accessToken":"t"}"#)).unwrap();
         assert_eq!(map["envId"], "e");
         let plain = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"userId":"u"}"#);
         assert_eq!(decode_cloudbase_context(&plain).unwrap()["userId"], "u");
@@ -247,28 +251,46 @@ mod tests {
 
     #[test]
     fn context_header_errors_name_the_step() {
-        assert_eq!(decode_cloudbase_context("%%%").unwrap_err().0, "is not base64");
+        assert_eq!(
+            decode_cloudbase_context("%%%").unwrap_err().0,
+            "is not base64"
+        );
         let b64 = |s: &[u8]| base64::engine::general_purpose::STANDARD.encode(s);
         assert_eq!(
-            decode_cloudbase_context(&b64(&[0x1f, 0x8b, 1, 2, 3])).unwrap_err().0,
+            decode_cloudbase_context(&b64(&[0x1f, 0x8b, 1, 2, 3]))
+                .unwrap_err()
+                .0,
             "is not valid gzip"
         );
-        assert_eq!(decode_cloudbase_context(&b64(b"[1]")).unwrap_err().0, "is not a JSON object");
         assert_eq!(
-            decode_cloudbase_context(&b64(b"{\"tmpSecret\": secret")).unwrap_err().to_string(),
+            decode_cloudbase_context(&b64(b"[1]")).unwrap_err().0,
+            "is not a JSON object"
+        );
+        assert_eq!(
+            decode_cloudbase_context(&b64(b"{\"tmpSecret\": secret"))
+                .unwrap_err()
+                .to_string(),
             "X-Cloudbase-Context is not JSON"
         );
         // A gzip bomb: 10 MB of spaces inflate from a few KB and are cut at 64 KB.
         let bomb = gzip_b64(&format!("{{{}}}", " ".repeat(10 << 20)));
         assert!(bomb.len() < MAX_CONTEXT_HEADER_BYTES, "{}", bomb.len());
-        assert_eq!(decode_cloudbase_context(&bomb).unwrap_err().0, "inflates past 64 KB");
+        assert_eq!(
+            decode_cloudbase_context(&bomb).unwrap_err().0,
+            "inflates past 64 KB"
+        );
         let long = "A".repeat(MAX_CONTEXT_HEADER_BYTES + 1);
-        assert_eq!(decode_cloudbase_context(&long).unwrap_err().0, "is over 32 KB");
+        assert_eq!(
+            decode_cloudbase_context(&long).unwrap_err().0,
+            "is over 32 KB"
+        );
     }
 
     #[test]
     fn bearer_and_context_token() {
-        let ctx = gzip_b64(&format!(r#"{{"accessToken":"{JWT}","wechatContext":{{"openId":"o"}}}}"#));
+        let ctx = gzip_b64(&format!(
+            r#"{{"accessToken":"{JWT}","wechatContext":{{"openId":"o"}}}}"#
+        ));
         let p = Presented::from_event(&http(&[("Authorization", &format!("Bearer {JWT}"))]));
         assert_eq!(p.credentials, Credentials::Token(Secret::new(JWT)));
         let p = Presented::from_event(&http(&[("x-cloudbase-context", &ctx)]));
@@ -289,11 +311,15 @@ mod tests {
 
     #[test]
     fn token_shapes() {
-        let cred = |auth: &str| Presented::from_event(&http(&[("authorization", auth)])).credentials;
+        let cred =
+            |auth: &str| Presented::from_event(&http(&[("authorization", auth)])).credentials;
         assert_eq!(cred("Basic dXNlcjpwdw=="), Credentials::None);
         assert!(matches!(cred("Bearer "), Credentials::Malformed(_)));
         assert!(matches!(cred("Bearer a.b"), Credentials::Malformed(_)));
-        assert!(matches!(cred("Bearer a.b.c,Bearer d.e.f"), Credentials::Malformed(_)));
+        assert!(matches!(
+            cred("Bearer a.b.c,Bearer d.e.f"),
+            Credentials::Malformed(_)
+        ));
         assert!(matches!(cred("Bearer a.b+/.c"), Credentials::Malformed(_)));
         let big = format!("Bearer {}.{}.c", "a".repeat(8000), "b".repeat(8000));
         assert_eq!(cred(&big), Credentials::Malformed("the token is over 8 KB"));

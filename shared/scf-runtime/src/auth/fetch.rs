@@ -63,7 +63,14 @@ pub(crate) async fn get(
         }
         // reqwest's errors can include the URL; ours are kind-only.
         let resp = req.send().await.map_err(|e| {
-            FetchError::Unreachable(if e.is_connect() { "cannot connect" } else { "request failed" }.into())
+            FetchError::Unreachable(
+                if e.is_connect() {
+                    "cannot connect"
+                } else {
+                    "request failed"
+                }
+                .into(),
+            )
         })?;
         let status = resp.status().as_u16();
         if status != 200 {
@@ -82,7 +89,10 @@ pub(crate) async fn get(
 
 async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, FetchError> {
     let too_big = || FetchError::BadAnswer(format!("the answer is over {MAX_ANSWER_BYTES} bytes"));
-    if resp.content_length().is_some_and(|n| n > MAX_ANSWER_BYTES as u64) {
+    if resp
+        .content_length()
+        .is_some_and(|n| n > MAX_ANSWER_BYTES as u64)
+    {
         return Err(too_big());
     }
     let mut body = Vec::new();

@@ -53,10 +53,11 @@ impl Introspector {
         timeout: Duration,
     ) -> Result<Claims, Outcome> {
         let claims = verify::check_unsigned(token, expect).map_err(Outcome::Invalid)?;
-        let hash: [u8; 32] = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes())
-            .as_ref()
-            .try_into()
-            .unwrap_or([0; 32]);
+        let hash: [u8; 32] =
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes())
+                .as_ref()
+                .try_into()
+                .unwrap_or([0; 32]);
         if let Some(c) = self.lock().get(&hash) {
             return Ok(c.clone());
         }
@@ -66,7 +67,9 @@ impl Introspector {
         let answer: Value = serde_json::from_slice(&body)
             .ok()
             .filter(Value::is_object)
-            .ok_or_else(|| Outcome::Unavailable("introspect: the answer is not a JSON object".into()))?;
+            .ok_or_else(|| {
+                Outcome::Unavailable("introspect: the answer is not a JSON object".into())
+            })?;
         match answer.get("sub").and_then(Value::as_str) {
             Some(sub) if !sub.is_empty() && sub == claims.sub => {}
             _ => return Err(Outcome::Invalid(TokenError::Rejected)),

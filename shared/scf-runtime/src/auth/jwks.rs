@@ -147,7 +147,9 @@ pub(crate) fn parse_key_set(body: &[u8]) -> Result<HashMap<String, DecodingKey>,
     let doc: Value = serde_json::from_slice(body)
         .map_err(|_| FetchError::BadAnswer("the key set is not JSON".into()))?;
     let Some(list) = doc.get("keys").and_then(Value::as_array) else {
-        return Err(FetchError::BadAnswer("the key set has no keys array".into()));
+        return Err(FetchError::BadAnswer(
+            "the key set has no keys array".into(),
+        ));
     };
     let mut keys = HashMap::new();
     for raw in list {
@@ -176,7 +178,9 @@ pub(crate) fn parse_key_set(body: &[u8]) -> Result<HashMap<String, DecodingKey>,
         }
     }
     if keys.is_empty() {
-        return Err(FetchError::BadAnswer("the key set holds no RS256 key".into()));
+        return Err(FetchError::BadAnswer(
+            "the key set holds no RS256 key".into(),
+        ));
     }
     Ok(keys)
 }
@@ -286,7 +290,10 @@ mod policy_tests {
         assert_eq!(s.fetches(), 2);
         // A storm of forged kids within the minute: no further fetch.
         for i in 0..50 {
-            assert!(matches!(set.lookup(&format!("forged-{i}"), T).await, Lookup::Unknown));
+            assert!(matches!(
+                set.lookup(&format!("forged-{i}"), T).await,
+                Lookup::Unknown
+            ));
         }
         assert_eq!(s.fetches(), 2);
     }

@@ -95,8 +95,12 @@ impl Authenticator {
     pub(crate) fn from_env() -> Arc<Self> {
         let auth = Self::from_lookup(|k| std::env::var(k).ok());
         match &auth.config {
-            Ok(c) => info!(mode = ?c.mode, env_id = %c.env_id, trust_wechat_context = c.trust_wechat_context, "access-token verification"),
-            Err(m) => warn!(setting = %m.setting, "access tokens will be refused as MISCONFIGURED: {}", m.detail),
+            Ok(c) => {
+                info!(mode = ?c.mode, env_id = %c.env_id, trust_wechat_context = c.trust_wechat_context, "access-token verification")
+            }
+            Err(m) => {
+                warn!(setting = %m.setting, "access tokens will be refused as MISCONFIGURED: {}", m.detail)
+            }
         }
         Arc::new(auth)
     }
@@ -196,7 +200,9 @@ impl Authenticator {
             return Err(AuthFailure::Invalid(TokenError::UnknownKey));
         };
         if timeout.is_zero() {
-            return Err(AuthFailure::Unavailable("no time left in the invocation".into()));
+            return Err(AuthFailure::Unavailable(
+                "no time left in the invocation".into(),
+            ));
         }
         match keys.lookup(&kid, timeout).await {
             Lookup::Key(key) => verify::verify(token, &key, expect).map_err(AuthFailure::Invalid),

@@ -176,7 +176,10 @@ pub(crate) fn check_unsigned(token: &str, expect: &Expect<'_>) -> Result<Claims,
     let raw: Value = jsonwebtoken::dangerous::insecure_decode_claims(token)
         .map_err(|_| TokenError::Malformed)?;
     let now = now_secs();
-    let num = |k: &str| raw.get(k).map(|v| v.as_u64().ok_or(TokenError::MissingClaim));
+    let num = |k: &str| {
+        raw.get(k)
+            .map(|v| v.as_u64().ok_or(TokenError::MissingClaim))
+    };
     let exp = num("exp").ok_or(TokenError::MissingClaim)??;
     if exp.saturating_add(LEEWAY_SECS) < now {
         return Err(TokenError::Expired);
@@ -271,15 +274,30 @@ mod tests {
         let check = |over| check_unsigned(&token(h.clone(), claims(over)), &EXPECT);
         let now = now_secs();
         let c = check(serde_json::json!({})).unwrap();
-        assert_eq!((c.sub.as_str(), c.meta_str("wxOpenId").as_deref()), ("uid-1", Some("o-1")));
+        assert_eq!(
+            (c.sub.as_str(), c.meta_str("wxOpenId").as_deref()),
+            ("uid-1", Some("o-1"))
+        );
         assert_eq!(c.is_anonymous(), Some(false));
         let cases = [
             (serde_json::json!({"exp": now - 3600}), TokenError::Expired),
-            (serde_json::json!({"nbf": now + 3600}), TokenError::NotYetValid),
-            (serde_json::json!({"iat": now + 3600}), TokenError::NotYetValid),
+            (
+                serde_json::json!({"nbf": now + 3600}),
+                TokenError::NotYetValid,
+            ),
+            (
+                serde_json::json!({"iat": now + 3600}),
+                TokenError::NotYetValid,
+            ),
             (serde_json::json!({"aud": "env-2"}), TokenError::WrongEnv),
-            (serde_json::json!({"aud": ["env-2", "x"]}), TokenError::WrongEnv),
-            (serde_json::json!({"iss": "https://evil"}), TokenError::WrongIssuer),
+            (
+                serde_json::json!({"aud": ["env-2", "x"]}),
+                TokenError::WrongEnv,
+            ),
+            (
+                serde_json::json!({"iss": "https://evil"}),
+                TokenError::WrongIssuer,
+            ),
             (serde_json::json!({"exp": "soon"}), TokenError::MissingClaim),
             (serde_json::json!({"sub": ""}), TokenError::MissingClaim),
             (serde_json::json!({"sub": 5}), TokenError::MissingClaim),
@@ -291,7 +309,9 @@ mod tests {
         // Inside the leeway, and an audience list holding the env id.
         assert!(check(serde_json::json!({"exp": now - 30, "aud": ["x", "env-1"]})).is_ok());
         assert_eq!(
-            check(serde_json::json!({"scope": "anonymous"})).unwrap().is_anonymous(),
+            check(serde_json::json!({"scope": "anonymous"}))
+                .unwrap()
+                .is_anonymous(),
             Some(true)
         );
     }
