@@ -234,16 +234,26 @@ impl Context {
             .or_else(|| self.instance.env_id())
     }
 
-    /// The wx-server-sdk `getWXContext()`-shaped view of the caller.
+    /// The wx-server-sdk `getWXContext()`-shaped view of the caller the platform's channels name
+    /// ([`Context::identity`]).
     pub fn wx_context(&self) -> WxContext {
-        let id = &self.identity;
+        self.wx_context_of(&self.identity)
+    }
+
+    /// The `getWXContext()`-shaped view of `id` (e.g. what [`Context::caller`] returned); `ENV`
+    /// falls back to the instance's env id.
+    pub fn wx_context_of(&self, id: &Identity) -> WxContext {
         WxContext {
             openid: id.openid.clone(),
             appid: id.appid.clone(),
             unionid: id.unionid.clone(),
             clientip: id.client_ip.clone(),
             clientipv6: id.client_ipv6.clone(),
-            env: self.env_id().map(str::to_owned),
+            env: id
+                .env
+                .as_deref()
+                .or_else(|| self.instance.env_id())
+                .map(str::to_owned),
             source: id.source.clone(),
         }
     }
