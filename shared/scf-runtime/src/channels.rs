@@ -15,6 +15,7 @@
 
 use hyper::HeaderMap;
 
+use crate::event::Decoded;
 use crate::identity::context_from_headers;
 
 /// The names the platform's channels carried for one event-mode invocation. Every list is
@@ -32,11 +33,16 @@ pub struct ChannelNames {
     /// The keys of the callFunction event's top-level `userInfo` object (case kept: `appId`,
     /// `openId`); empty when it is absent or not an object.
     pub user_info_keys: Vec<String>,
+    /// The event's top-level keys as delivered, `userInfo` included (case kept); empty when the
+    /// event is not a JSON object. An HTTP event's shape (`multiValueHeaders`,
+    /// `headerParameters`, ...) shows here: the runtime's `HttpEvent` keeps only what it reads.
+    pub event_keys: Vec<String>,
 }
 
 impl ChannelNames {
     /// From the `/next` answer's `headers`, its context header values (`environ`, `environment`,
-    /// as UTF-8 text when they are) and the `userInfo` keys the event decoder recorded.
+    /// as UTF-8 text when they are) and the key names the event decoder recorded
+    /// ([`crate::event::Decoded`]).
     ///
     /// The context header is parsed again here (it is short, and parsing is microseconds), so
     /// that the identity code stays as it is.
@@ -44,7 +50,7 @@ impl ChannelNames {
         headers: &HeaderMap,
         environ: Option<&str>,
         environment: Option<&str>,
-        user_info_keys: &[String],
+        decoded: &Decoded,
     ) -> Self {
         let next_headers = sorted(headers.keys().map(|k| k.as_str().to_ascii_lowercase()));
         let context_keys = match context_from_headers(environ, environment) {
@@ -59,7 +65,8 @@ impl ChannelNames {
         ChannelNames {
             next_headers,
             context_keys,
-            user_info_keys: sorted(user_info_keys.iter().cloned()),
+            user_info_keys: sorted(decoded.user_info_keys.iter().cloned()),
+            event_keys: sorted(decoded.event_keys.iter().cloned()),
         }
     }
 }
@@ -74,7 +81,12 @@ fn sorted(names: impl Iterator<Item = String>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::Event;
     use hyper::header::{HeaderName, HeaderValue};
+
+    fn call() -> Decoded {
+        Event::decode(br#"{"userInfo":{"openId":"oSecret3","appId":"a"},"b":1}"#).unwrap()
+    }
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -97,8 +109,7 @@ mod tests {
             ("X-Extra", "a"),
             ("x-extra", "b"),
         ]);
-        let n =
-            ChannelNames::from_next(&h, Some(environ), None, &["openId".into(), "appId".into()]);
+        let n = ChannelNames::from_next(&h, Some(environ), None, &call());
         assert_eq!(
             n.next_headers,
             ["environ", "request_id", "time_limit_in_ms", "x-extra"]
@@ -106,8 +117,9 @@ mod tests {
         // WX_OPENID came twice: not trusted, but named.
         assert_eq!(n.context_keys, ["WX_API_TOKEN", "WX_APPID", "WX_OPENID"]);
         assert_eq!(n.user_info_keys, ["appId", "openId"]);
+        assert_eq!(n.event_keys, ["b", "userInfo"]);
         let text = format!("{n:?}");
-        for value in ["oSecret1", "wxSecret2", "tok", "r-1", "3000"] {
+        for value in ["oSecret1", "wxSecret2", "oSecret3", "tok", "r-1", "3000"] {
             assert!(!text.contains(value), "{value} in {text}");
         }
     }
@@ -115,11 +127,12 @@ mod tests {
     #[test]
     fn environment_wins_and_a_bad_one_gives_no_keys() {
         let h = headers(&[("environment", "{}"), ("environ", "A=1")]);
-        let n = ChannelNames::from_next(&h, Some("A=1"), Some(r#"{"TCB_ENV":"e","B":2}"#), &[]);
+        let n = ChannelNames::from_next(&h, Some("A=1"), Some(r#"{"TCB_ENV":"e","B":2}"#), &call());
         assert_eq!(n.context_keys, ["B", "TCB_ENV"]);
-        let n = ChannelNames::from_next(&h, Some("A=1"), Some("[1]"), &[]);
+        let n = ChannelNames::from_next(&h, Some("A=1"), Some("[1]"), &call());
         assert!(n.context_keys.is_empty());
-        let n = ChannelNames::from_next(&HeaderMap::new(), None, None, &[]);
+        let not_an_object = Event::decode(b"[1]").unwrap();
+        let n = ChannelNames::from_next(&HeaderMap::new(), None, None, &not_an_object);
         assert_eq!(n, ChannelNames::default());
     }
 }

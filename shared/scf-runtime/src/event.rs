@@ -165,6 +165,10 @@ pub struct Decoded {
     /// event's order; empty when there is none or it is not an object. Names only, for
     /// [`crate::ChannelNames`]: `classify` removes `userInfo` from the event.
     pub user_info_keys: Vec<String>,
+    /// The event's top-level key names as delivered (`userInfo` included), for
+    /// [`crate::ChannelNames`]: an HTTP event keeps only the fields the runtime reads. Empty when
+    /// the event is not an object.
+    pub event_keys: Vec<String>,
 }
 
 impl Event {
@@ -181,12 +185,17 @@ impl Event {
             Some(Value::Object(m)) => m.keys().cloned().collect(),
             _ => Vec::new(),
         };
+        let event_keys = match &value {
+            Value::Object(m) => m.keys().cloned().collect(),
+            _ => Vec::new(),
+        };
         let (event, user_info) = Event::classify(value);
         Ok(Decoded {
             event,
             user_info: if duplicate_user_info { None } else { user_info },
             duplicate_user_info,
             user_info_keys,
+            event_keys,
         })
     }
 
@@ -307,6 +316,7 @@ pub(crate) mod tests {
         let d =
             Event::decode(br#"{"code":"c","userInfo":{"openId":"o","appId":"a","x":1}}"#).unwrap();
         assert_eq!(d.user_info_keys, ["appId", "openId", "x"]);
+        assert_eq!(d.event_keys, ["code", "userInfo"]);
         for no_keys in [&br#"{"userInfo":"o"}"#[..], br#"{"code":"c"}"#, b"[1]"] {
             assert!(Event::decode(no_keys).unwrap().user_info_keys.is_empty());
         }

@@ -214,7 +214,7 @@ where
         &next.headers,
         header("environ"),
         header("environment"),
-        &decoded.user_info_keys,
+        &decoded,
     ));
     match pipeline::invoke(handler, decoded.event, ctx, auth).await {
         Ok(Answer::Call(body)) => ("/runtime/invocation/response", body),
