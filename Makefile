@@ -15,7 +15,7 @@ EVENT ?= {}
 endif
 ARGS ?=
 
-.PHONY: scaffold-check package-web check-package-web deploy-web bench bench-smoke soak invoke test fmt-check clippy unit compat deploy-check docs-check supply-chain audit build package check-package deploy help fuzz
+.PHONY: scaffold-check package-web check-package-web deploy-web deploy-probe deploy-probe-web bench bench-smoke soak invoke test fmt-check clippy unit compat deploy-check docs-check supply-chain audit build package check-package deploy help fuzz
 
 help:
 	@echo "make invoke [FN=$(subst $(eval) ,|,$(strip $(FUNCTIONS)))] [EVENT='{...}'] [ARGS='--http POST /login']"
@@ -28,6 +28,8 @@ help:
 	@echo "make package-web   dist/web/<function>/{scf_bootstrap,<function>} + dist/web/<function>.zip (HTTP functions)"
 	@echo "make check-package-web   the web zips as shipped: unzip, 0755, LF, static, start scf_bootstrap, HTTP answers, SIGTERM, CloudBase packer"
 	@echo "make deploy-web ENV_ID=...   deploy as CloudBase HTTP functions (cloudbaserc.web.json, tcb fn deploy --httpFn)"
+	@echo "make deploy-probe ENV_ID=...   deploy only the probe (event function; docs/probe.md); make deploy leaves it out"
+	@echo "make deploy-probe-web ENV_ID=...   deploy only the probe, as an HTTP function"
 	@echo "make bench     Rust against Node with the official SDKs: cold start, warm latency, RSS, zip, minting, web mode under load (docs/benchmarks.md)"
 	@echo "make fuzz [FUZZ_SECONDS=600]   cargo-fuzz every target of shared/wxlogin/fuzz (nightly; not in CI)"
 	@echo "make soak [SOAK_N=100000]   every function, SOAK_N mixed good/bad invocations; RSS must stay flat"
@@ -106,6 +108,14 @@ check-package-web: package-web scripts/compat/node_modules/.installed
 
 deploy-web: package-web
 	scripts/deploy --web
+
+# The probe (functions/probe, docs/probe.md) is in cloudbaserc.json's "deployOnRequest": packaged
+# and tested with the others, left out by make deploy, deployed alone by these two.
+deploy-probe: package
+	scripts/deploy --only probe
+
+deploy-probe-web: package-web
+	scripts/deploy --web --only probe
 
 # SOAK_N invocations per function (good and bad events mixed) on the musl release binaries:
 # exactly one right result per event, RSS growth after warm-up <= 1 MB. Not in CI (about 1 min).

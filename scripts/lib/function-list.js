@@ -70,7 +70,26 @@ function readEventConfig(file = eventConfigPath) {
     names.push(name);
   });
   if (names.length === 0) throw new ListError(`${file} lists no function`);
-  return { text, config, names };
+  const onRequest = onRequestNames(file, config, names);
+  return { text, config, names, onRequest, deployed: names.filter((n) => !onRequest.includes(n)) };
+}
+
+/**
+ * `deployOnRequest`: listed functions that `make deploy` leaves out (the probe). They stay in
+ * `functions`, so they are built, packaged and tested like the others, and `tcb fn deploy NAME`
+ * finds their settings; only `scripts/deploy --only NAME` (`make deploy-probe`) deploys them.
+ * A top-level key of its own because tcb reads only the keys it knows there, while a field in a
+ * function's entry could be passed on to CreateFunction.
+ */
+function onRequestNames(file, config, names) {
+  const v = config.deployOnRequest;
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw new ListError(`${file}: "deployOnRequest" must be an array of function names`);
+  for (const n of v) {
+    if (!names.includes(n)) throw new ListError(`${file}: "deployOnRequest" names ${JSON.stringify(n)}, which is not in "functions": add its entry or remove the name`);
+  }
+  if (v.length === names.length) throw new ListError(`${file}: every function is in "deployOnRequest", so make deploy would deploy none`);
+  return v.slice();
 }
 
 /** JSON as these files are written: two-space indent, LF, a final newline. */

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::auth::{Authenticator, Presented};
+use crate::channels::ChannelNames;
 use crate::error::{Diagnostic, FnError};
 use crate::identity::{Identity, WxContext};
 use crate::secret::Secret;
@@ -142,6 +143,8 @@ pub struct Context {
     presented: Presented,
     /// The process-wide token verifier.
     auth: Arc<Authenticator>,
+    /// What the platform's channels carried, names only (event mode); see [`Context::channels`].
+    channels: Option<ChannelNames>,
 }
 
 impl Context {
@@ -164,7 +167,22 @@ impl Context {
             identity,
             presented: Presented::default(),
             auth: Authenticator::off(),
+            channels: None,
         }
+    }
+
+    /// Attach the names the platform's channels carried (event mode sets them for every
+    /// invocation; a handler's unit test may too).
+    pub fn with_channels(mut self, channels: ChannelNames) -> Self {
+        self.channels = Some(channels);
+        self
+    }
+
+    /// The names (never the values) of the `/next` headers, the context header's keys and the
+    /// `userInfo` keys of this invocation ([`ChannelNames`]). `None` in web mode, which has no
+    /// `/next`, and in [`Context::for_test`] unless set with [`Context::with_channels`].
+    pub fn channels(&self) -> Option<&ChannelNames> {
+        self.channels.as_ref()
     }
 
     /// Attach what the event presents and the verifier that checks it (both modes, in the
@@ -269,6 +287,7 @@ impl Context {
             identity,
             presented: Presented::default(),
             auth: Authenticator::off(),
+            channels: None,
         }
     }
 }

@@ -18,6 +18,7 @@ use std::time::Instant;
 use tracing::{Instrument as _, error, info, info_span, warn};
 
 use crate::auth::Authenticator;
+use crate::channels::ChannelNames;
 use crate::context::{Context, InstanceInfo, InvocationHeaders};
 use crate::error::{Diagnostic, FnError};
 use crate::event::{Decoded, Event};
@@ -208,6 +209,13 @@ where
         instance.clone(),
         identity,
     );
+    // Names only, for a handler that reports what the platform sent (the probe function).
+    let ctx = ctx.with_channels(ChannelNames::from_next(
+        &next.headers,
+        header("environ"),
+        header("environment"),
+        &decoded,
+    ));
     match pipeline::invoke(handler, decoded.event, ctx, auth).await {
         Ok(Answer::Call(body)) => ("/runtime/invocation/response", body),
         Ok(Answer::Http(r)) => match serde_json::to_vec(&r) {

@@ -31,7 +31,8 @@
 //! - `pipeline.rs`: one invocation, the same steps in both modes; `panic.rs`: panic capture;
 //! - `event.rs`: event kinds; `input.rs`: typed input; `response.rs`: replies and integrated
 //!   responses;
-//! - `context.rs`: request id, deadline, instance facts; `identity.rs`: the caller, only from
+//! - `context.rs`: request id, deadline, instance facts; `channels.rs`: the names the
+//!   platform's channels carried (for the probe); `identity.rs`: the caller, only from
 //!   platform-controlled channels; `auth/`: the caller over HTTP, from a verified CloudBase
 //!   access token ([`Context::caller`]);
 //! - `config.rs`: settings read once at init; `error.rs`: business errors and diagnostics;
@@ -41,6 +42,7 @@
 //! code relies on are in `docs/platform.md`, each with its public source.
 
 mod auth;
+mod channels;
 mod config;
 mod context;
 mod error;
@@ -63,6 +65,7 @@ pub use auth::{
     ContextHeaderError, MAX_CONTEXT_HEADER_BYTES, MAX_CONTEXT_JSON_BYTES, MAX_TOKEN_BYTES,
     decode_cloudbase_context,
 };
+pub use channels::ChannelNames;
 pub use config::{Configured, Misconfig, Settings, configure};
 pub use context::{Context, InstanceInfo};
 pub use error::{Diagnostic, FnError, error_chain};
