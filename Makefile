@@ -131,7 +131,7 @@ soak: build
 # generated into its corpus with scripts/ticket, and its ticket inputs are checked against the
 # 1024-bit one (WXLOGIN_FUZZ_KEY).
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS ?= event http_event identity key_file next_headers
+FUZZ_TARGETS ?= access_token event http_event identity key_file next_headers
 FUZZ_KEY_DIR = shared/wxlogin/fuzz/corpus/key_file
 fuzz:
 	@cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked

@@ -9,6 +9,9 @@
 //!   `headerNames`, `queryNames`, `body` (its size), `requestContext` shapes (HTTP);
 //! - `contextHeader`: the `environ` / `environment` key names;
 //! - `identity`: which platform channel vouched for the caller, ids as `"present, N characters"`;
+//! - `caller`: what `Context::caller` makes of this call end to end (the platform channels, then
+//!   an access token checked against the env's key set): the channel and id lengths, or the error
+//!   and its `reason` (`wrong_issuer`, `wrong_env`, `unknown_key`, ... say which setting is off);
 //! - `cloudbaseContext`: per copy of `X-Cloudbase-Context`, its keys' shapes (nested: `meta`,
 //!   `wechatContext`) and its `accessToken` as a JWT shape (`alg`, `kid` present or not, claim
 //!   shapes); `authorization`: the same for an `Authorization: Bearer` token; `x-wx-openid` as a
@@ -60,6 +63,11 @@ pub async fn handle(event: Event, ctx: Context) -> Result<Value, FnError> {
     };
     let mut report = report;
     report["jwks"] = jwks;
+    // May fetch the key set (or ask introspect) when a token came: within the deadline.
+    report["caller"] = match ctx.caller().await {
+        Ok(id) => identity(&id),
+        Err(e) => json!({"error": e.error, "reason": e.extra.get("reason")}),
+    };
     Ok(report)
 }
 

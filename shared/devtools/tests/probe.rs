@@ -65,6 +65,11 @@ fn env(jwks_url: &str) -> Vec<(String, String)> {
         ("TCB_ENV", "probe-env-1"),
         ("TCB_CUSTOM_LOGIN_KEY", "SENTINEL-key"),
         ("TCB_JWKS_URL", jwks_url),
+        // Context::caller's fallback, away from the real gateway (there is no network here).
+        (
+            "TCB_INTROSPECT_URL",
+            "http://127.0.0.1:9/auth/v1/token/introspect",
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -151,6 +156,8 @@ fn assert_http_report(r: &Value) {
         assert_eq!(token["claims"]["scope"], "string");
     }
     assert_eq!(r["x-wx-openid"], "present, 37 characters");
+    // The sentinel tokens are no CloudBase tokens: the caller is refused, with a reason.
+    assert!(r["caller"]["error"].is_string(), "{r}");
     assert_eq!(
         r["marker"],
         json!({"inCloudbaseContext": true, "inXWxOpenid": true, "inOtherHeaders": []}),

@@ -83,6 +83,7 @@ pub use web::{HEAD_TIMEOUT, WEB_FLAG};
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing {
+    pub use crate::auth::fuzz_offline;
     pub use crate::context::InvocationHeaders;
     pub use crate::event::Decoded;
     pub use crate::identity::{

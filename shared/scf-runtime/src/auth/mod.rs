@@ -228,6 +228,51 @@ impl Authenticator {
     }
 }
 
+/// Everything the verifier does with hostile bytes before any network call, for the fuzz
+/// target `access_token`: read `Authorization` and `X-Cloudbase-Context` from an HTTP event,
+/// check the token's shape, header and (unverified) claims. Panics when a `Debug` form shows the
+/// token; returns the outcome's name.
+#[cfg(feature = "fuzzing")]
+pub fn fuzz_offline(authorization: Option<&str>, context: Option<&str>) -> &'static str {
+    let mut headers = serde_json::Map::new();
+    if let Some(a) = authorization {
+        headers.insert("authorization".into(), a.into());
+    }
+    if let Some(c) = context {
+        headers.insert(credentials::CONTEXT_HEADER.into(), c.into());
+    }
+    let event = crate::event::Event::classify(
+        serde_json::json!({"httpMethod": "GET", "path": "/", "headers": headers}),
+    )
+    .0;
+    let presented = Presented::from_event(&event);
+    let shown = format!("{presented:?}");
+    let Credentials::Token(token) = &presented.credentials else {
+        return match presented.credentials {
+            Credentials::None => "none",
+            Credentials::Conflict => "conflict",
+            _ => "malformed",
+        };
+    };
+    let token = token.expose();
+    assert!(token.len() <= MAX_TOKEN_BYTES);
+    assert!(!shown.contains(token), "Debug shows the token");
+    let expect = Expect {
+        env_id: "env-fuzz",
+        issuer: "https://env-fuzz.api.tcloudbasegateway.com",
+    };
+    match verify::header_kid(token).and_then(|_| verify::check_unsigned(token, &expect)) {
+        Ok(claims) => {
+            assert!(!claims.sub.is_empty());
+            "claims-ok"
+        }
+        Err(e) => {
+            assert!(!e.to_string().contains(token));
+            e.reason()
+        }
+    }
+}
+
 /// The identity a verified token names: `uid` = `sub`; `openid` / `unionid` only from the
 /// token's own `meta.wxOpenId` / `meta.wxUnionId`; `env` = the env id the token was checked for.
 fn identity_from(claims: &Claims, env_id: &str) -> Identity {
