@@ -291,7 +291,7 @@ async fn new_function_adds_exactly_one_function() {
     let mut expected = functions(&old);
     expected.push(json!({
         "name": NAME, "runtime": "CustomRuntime", "handler": "index.main", "timeout": 3,
-        "memorySize": 128, "installDependency": false, "envVariables": {}
+        "memorySize": 128, "installDependency": false, "envVariables": {"TCB_ENV": "{{env.ENV_ID}}"}
     }));
     assert_eq!(functions(&new), expected);
     let web = functions(&parse(&after, "cloudbaserc.web.json"));
@@ -299,7 +299,7 @@ async fn new_function_adds_exactly_one_function() {
         web.last().unwrap(),
         &json!({
             "name": NAME, "type": "HTTP", "runtime": "Go1", "handler": NAME, "timeout": 3,
-            "memorySize": 128, "installDependency": false, "envVariables": {}
+            "memorySize": 128, "installDependency": false, "envVariables": {"TCB_ENV": "{{env.ENV_ID}}"}
         })
     );
     for check in ["scripts/web-config", "scripts/functions"] {
