@@ -6,8 +6,9 @@
 //! `TCB_TOKEN_VERIFY=introspect`. The probe GETs it once and reports the status and the number
 //! of keys, or the kind of error; never the URL (it holds the env id) nor the keys.
 //!
-//! The client is the probe's own, with scf-runtime's settings (`auth/fetch.rs`): Mozilla's roots
-//! compiled in, no redirect followed, no `Referer`, a 2 s connect timeout, at most
+//! The client is the probe's own, with scf-runtime's outbound settings
+//! (`scf_runtime::https_client_builder`: Mozilla's roots compiled in, no redirect followed, no
+//! `Referer`), a 2 s connect timeout, at most
 //! [`MAX_ANSWER_BYTES`] read. The fetch runs only when the caller asks (`jwks`), so local runs,
 //! the hardening tests and `make soak` never leave the machine; and at most once every
 //! [`REUSE_FOR`] per instance, so a caller cannot make the probe hammer the gateway.
@@ -54,13 +55,7 @@ fn client() -> Result<&'static reqwest::Client, String> {
     static CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
     CLIENT
         .get_or_init(|| {
-            let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
-                .iter()
-                .filter_map(|der| reqwest::Certificate::from_der(der).ok());
-            reqwest::Client::builder()
-                .tls_certs_only(roots)
-                .redirect(reqwest::redirect::Policy::none())
-                .referer(false)
+            scf_runtime::https_client_builder()
                 .connect_timeout(MAX_FETCH)
                 .build()
                 .map_err(|_| "the HTTP client cannot be built".to_owned())
@@ -103,7 +98,7 @@ async fn fetch(remaining: Duration) -> Value {
     let call = async {
         let client = client()?;
         // reqwest's errors can hold the URL (and so the env id): report the kind only.
-        let mut resp = client.get(&url).send().await.map_err(|e| {
+        let resp = client.get(&url).send().await.map_err(|e| {
             if e.is_connect() {
                 "cannot connect".to_owned()
             } else if e.is_builder() {
@@ -113,20 +108,13 @@ async fn fetch(remaining: Duration) -> Value {
             }
         })?;
         let status = resp.status().as_u16();
-        let mut body = Vec::new();
-        while let Some(chunk) = resp
-            .chunk()
-            .await
-            .map_err(|_| "the answer broke off".to_owned())?
-        {
-            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
-                return Ok((
-                    status,
-                    json!(format!("the answer is over {MAX_ANSWER_BYTES} bytes")),
-                ));
+        let body = match scf_runtime::read_capped(resp, MAX_ANSWER_BYTES).await {
+            Ok(body) => body,
+            Err(e @ scf_runtime::CappedReadError::TooBig { .. }) => {
+                return Ok((status, json!(e.to_string())));
             }
-            body.extend_from_slice(&chunk);
-        }
+            Err(e) => return Err(e.to_string()),
+        };
         let keys = match serde_json::from_slice::<Value>(&body) {
             Ok(v) => match v.get("keys").and_then(Value::as_array) {
                 Some(keys) => json!(keys.len()),

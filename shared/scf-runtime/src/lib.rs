@@ -36,7 +36,7 @@
 //!   platform-controlled channels; `auth/`: the caller over HTTP, from a verified CloudBase
 //!   access token ([`Context::caller`]);
 //! - `config.rs`: settings read once at init; `error.rs`: business errors and diagnostics;
-//!   `logging.rs`, `secret.rs`, `signal.rs`.
+//!   `logging.rs`, `secret.rs`, `signal.rs`; `outbound.rs`: outbound HTTPS set up one way.
 //!
 //! Modules are private; everything a function uses is re-exported here. The platform facts the
 //! code relies on are in `docs/platform.md`, each with its public source.
@@ -51,6 +51,7 @@ mod event_loop;
 mod identity;
 mod input;
 mod logging;
+mod outbound;
 mod panic;
 mod pipeline;
 mod response;
@@ -73,6 +74,7 @@ pub use event::{Event, HttpEvent, MAX_PAYLOAD_BYTES};
 pub use event_loop::run_with;
 pub use identity::{Identity, IdentitySource, WxContext};
 pub use logging::init as init_logging;
+pub use outbound::{CappedReadError, https_client_builder, read_capped};
 pub use response::{IntegratedResponse, IntoReply, Reply};
 pub use runtime_api::RetryPolicy;
 pub use secret::Secret;

@@ -275,13 +275,8 @@ impl WeChatClient {
     /// # Errors
     /// [`ClientError`] when the HTTP client cannot be built (TLS set-up).
     pub fn new(appid: String, secret: Secret, api_base: &str) -> Result<Self, ClientError> {
-        let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
-            .iter()
-            .filter_map(|der| reqwest::Certificate::from_der(der).ok());
-        let http = reqwest::Client::builder()
-            .tls_certs_only(roots)
-            .redirect(reqwest::redirect::Policy::none())
-            .referer(false)
+        // Mozilla's roots compiled in, no redirect, no Referer: scf_runtime's outbound settings.
+        let http = scf_runtime::https_client_builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .pool_idle_timeout(Duration::from_secs(50))
             .build()
@@ -444,30 +439,15 @@ pub(crate) fn describe_http_error(e: reqwest::Error) -> String {
 
 /// The answer's body, at most [`MAX_ANSWER_BYTES`]: a declared or actual length past the cap is
 /// [`WxError::BadResponse`], and reading stops there.
-async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, WxError> {
-    let too_big = || {
-        WxError::BadResponse(format!(
-            "the answer is over {MAX_ANSWER_BYTES} bytes; a real one is under 1 KB"
-        ))
-    };
-    if resp
-        .content_length()
-        .is_some_and(|n| n > MAX_ANSWER_BYTES as u64)
-    {
-        return Err(too_big());
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
+async fn read_capped(resp: reqwest::Response) -> Result<Vec<u8>, WxError> {
+    scf_runtime::read_capped(resp, MAX_ANSWER_BYTES)
         .await
-        .map_err(|e| WxError::Unreachable(describe_http_error(e)))?
-    {
-        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
-            return Err(too_big());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+        .map_err(|e| match e {
+            scf_runtime::CappedReadError::TooBig { .. } => WxError::BadResponse(format!(
+                "the answer is over {MAX_ANSWER_BYTES} bytes; a real one is under 1 KB"
+            )),
+            scf_runtime::CappedReadError::Broken(e) => WxError::Unreachable(describe_http_error(e)),
+        })
 }
 
 #[cfg(test)]

@@ -2,13 +2,14 @@
 //!
 //! Why its own client: the runtime must not depend on a function's WeChat client, and the
 //! client is built on first use, not at start, so functions that never see a token keep their
-//! ~1 ms cold start. Like the WeChat client it trusts Mozilla's roots compiled in
-//! (`webpki-root-certs`, no dependence on the image's CA bundle), follows no redirect (a
-//! redirect could send the token elsewhere), sends no `Referer`, and reads at most
+//! ~1 ms cold start. It has the settings of `outbound.rs` (Mozilla's roots compiled in, no
+//! redirect, which could send the token elsewhere, no `Referer`) and reads at most
 //! [`MAX_ANSWER_BYTES`]. Every call has a deadline from the invocation's time left.
 
 use std::sync::OnceLock;
 use std::time::Duration;
+
+use crate::outbound::CappedReadError;
 
 /// The most bytes read from a key-set or introspect answer. A real key set with two keys is
 /// about 1 KB.
@@ -29,13 +30,7 @@ fn client() -> Result<&'static reqwest::Client, FetchError> {
     static CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
     CLIENT
         .get_or_init(|| {
-            let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
-                .iter()
-                .filter_map(|der| reqwest::Certificate::from_der(der).ok());
-            reqwest::Client::builder()
-                .tls_certs_only(roots)
-                .redirect(reqwest::redirect::Policy::none())
-                .referer(false)
+            crate::outbound::https_client_builder()
                 .connect_timeout(Duration::from_secs(2))
                 .pool_idle_timeout(Duration::from_secs(50))
                 .build()
@@ -76,7 +71,12 @@ pub(crate) async fn get(
         if status != 200 {
             return Err(FetchError::BadAnswer(format!("HTTP {status}")));
         }
-        read_capped(resp).await
+        crate::outbound::read_capped(resp, MAX_ANSWER_BYTES)
+            .await
+            .map_err(|e| match e {
+                CappedReadError::TooBig { .. } => FetchError::BadAnswer(e.to_string()),
+                CappedReadError::Broken(_) => FetchError::Unreachable(e.to_string()),
+            })
     };
     match tokio::time::timeout(timeout, call).await {
         Ok(r) => r,
@@ -85,26 +85,4 @@ pub(crate) async fn get(
             timeout.as_millis()
         ))),
     }
-}
-
-async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, FetchError> {
-    let too_big = || FetchError::BadAnswer(format!("the answer is over {MAX_ANSWER_BYTES} bytes"));
-    if resp
-        .content_length()
-        .is_some_and(|n| n > MAX_ANSWER_BYTES as u64)
-    {
-        return Err(too_big());
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|_| FetchError::Unreachable("the answer broke off".into()))?
-    {
-        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
-            return Err(too_big());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
