@@ -143,6 +143,9 @@ pub struct Context {
     presented: Presented,
     /// The process-wide token verifier.
     auth: Arc<Authenticator>,
+    /// [`Context::caller`]'s answer, once worked out: a second call in the same invocation
+    /// neither verifies nor logs again.
+    resolved: Arc<tokio::sync::OnceCell<Result<Identity, FnError>>>,
     /// What the platform's channels carried, names only (event mode); see [`Context::channels`].
     channels: Option<ChannelNames>,
 }
@@ -167,6 +170,7 @@ impl Context {
             identity,
             presented: Presented::default(),
             auth: Authenticator::off(),
+            resolved: Arc::default(),
             channels: None,
         }
     }
@@ -205,7 +209,8 @@ impl Context {
     ///    in **seconds** with 60 s leeway, `aud` = env id, `iss`), or by CloudBase's introspect;
     /// 3. `wechatContext` of `X-Cloudbase-Context`, only with `TCB_TRUST_WECHAT_CONTEXT=true`.
     ///
-    /// The first call may fetch the key set, within the invocation's deadline.
+    /// The first call may fetch the key set, within the invocation's deadline; its answer is
+    /// kept for the rest of the invocation.
     ///
     /// # Errors
     /// - `401 UNAUTHENTICATED`: no channel and no token;
@@ -218,6 +223,10 @@ impl Context {
         if self.identity.is_verified() {
             return Ok(self.identity.clone());
         }
+        self.resolved.get_or_init(|| self.resolve()).await.clone()
+    }
+
+    async fn resolve(&self) -> Result<Identity, FnError> {
         match self.auth.identify(&self.presented, self.remaining()).await {
             Ok(Some(id)) => {
                 tracing::info!(channel = ?id.source_channel, openid = id.openid.is_some(), "caller verified");
@@ -287,6 +296,7 @@ impl Context {
             identity,
             presented: Presented::default(),
             auth: Authenticator::off(),
+            resolved: Arc::default(),
             channels: None,
         }
     }
@@ -368,5 +378,58 @@ mod tests {
         assert_eq!(i.env_id(), Some("ns"));
         let i = InstanceInfo::from_lookup(|k| Some(format!("{k}-v")));
         assert_eq!(i.env_id(), Some("TCB_ENV-v"));
+    }
+
+    /// One answer per invocation: a second `caller()` does not ask CloudBase again (introspect
+    /// mode; refusals are not cached by the verifier, so only the context's memo saves the call).
+    #[tokio::test(flavor = "current_thread")]
+    async fn caller_is_worked_out_once_per_invocation() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = calls.clone();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                let _ = sock
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
+                    )
+                    .await;
+            }
+        });
+        let url = format!("http://127.0.0.1:{port}/auth/v1/token/introspect");
+        let auth = Arc::new(Authenticator::from_lookup(|k| match k {
+            "TCB_ENV" => Some("env-1".into()),
+            "TCB_TOKEN_VERIFY" => Some("introspect".into()),
+            "TCB_INTROSPECT_URL" => Some(url.clone()),
+            _ => None,
+        }));
+        use base64::Engine;
+        let b64 = |v: serde_json::Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+        };
+        let token = format!(
+            "{}.{}.c2ln",
+            b64(serde_json::json!({"alg": "RS256", "kid": "k"})),
+            b64(serde_json::json!({
+                "iss": "https://env-1.api.tcloudbasegateway.com", "aud": "env-1", "sub": "u",
+                "exp": crate::auth::now_secs_for_tests() + 600
+            }))
+        );
+        let (event, _) = crate::event::Event::classify(serde_json::json!({
+            "httpMethod": "GET", "path": "/", "headers": {"authorization": format!("Bearer {token}")}
+        }));
+        let ctx =
+            Context::for_test(Identity::default()).with_auth(auth, Presented::from_event(&event));
+        for _ in 0..3 {
+            let e = ctx.caller().await.unwrap_err();
+            assert_eq!(e.extra.get("reason"), Some(&serde_json::json!("rejected")));
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 }

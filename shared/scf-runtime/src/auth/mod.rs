@@ -273,6 +273,12 @@ pub fn fuzz_offline(authorization: Option<&str>, context: Option<&str>) -> &'sta
     }
 }
 
+/// Now, in **seconds** since the epoch (for tests that build tokens).
+#[cfg(test)]
+pub(crate) fn now_secs_for_tests() -> u64 {
+    verify::now_secs()
+}
+
 /// The identity a verified token names: `uid` = `sub`; `openid` / `unionid` only from the
 /// token's own `meta.wxOpenId` / `meta.wxUnionId`; `env` = the env id the token was checked for.
 fn identity_from(claims: &Claims, env_id: &str) -> Identity {
