@@ -16,7 +16,7 @@
 use hyper::HeaderMap;
 
 use crate::event::Decoded;
-use crate::identity::context_from_headers;
+use crate::identity::ContextHeader;
 
 /// The names the platform's channels carried for one event-mode invocation. Every list is
 /// sorted and has no repeats; none holds a value.
@@ -40,28 +40,24 @@ pub struct ChannelNames {
 }
 
 impl ChannelNames {
-    /// From the `/next` answer's `headers`, its context header values (`environ`, `environment`,
-    /// as UTF-8 text when they are) and the key names the event decoder recorded
-    /// ([`crate::event::Decoded`]).
-    ///
-    /// The context header is parsed again here (it is short, and parsing is microseconds), so
-    /// that the identity code stays as it is.
+    /// From the `/next` answer's `headers`, the context header the identity code parsed (`None`
+    /// when none came or it was not usable) and the key names the event decoder recorded
+    /// ([`crate::event::Decoded`]). The context header is not parsed again here.
     pub(crate) fn from_next(
         headers: &HeaderMap,
-        environ: Option<&str>,
-        environment: Option<&str>,
+        context: Option<&ContextHeader>,
         decoded: &Decoded,
     ) -> Self {
         let next_headers = sorted(headers.keys().map(|k| k.as_str().to_ascii_lowercase()));
-        let context_keys = match context_from_headers(environ, environment) {
-            // Repeated identity keys are dropped from `vars`; they still came, so name them.
-            Ok(Some(h)) => sorted(
+        // Repeated identity keys are dropped from `vars`; they still came, so name them.
+        let context_keys = context.map_or_else(Vec::new, |h| {
+            sorted(
                 h.vars
-                    .into_keys()
+                    .keys()
+                    .cloned()
                     .chain(h.repeated.iter().map(|k| (*k).to_owned())),
-            ),
-            Ok(None) | Err(_) => Vec::new(),
-        };
+            )
+        });
         ChannelNames {
             next_headers,
             context_keys,
@@ -82,6 +78,12 @@ fn sorted(names: impl Iterator<Item = String>) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::event::Event;
+    use crate::identity::context_from_headers;
+
+    /// The context header as the identity code parses it (event_loop.rs).
+    fn parsed(environ: Option<&str>, environment: Option<&str>) -> Option<ContextHeader> {
+        context_from_headers(environ, environment).ok().flatten()
+    }
     use hyper::header::{HeaderName, HeaderValue};
 
     fn call() -> Decoded {
@@ -109,7 +111,7 @@ mod tests {
             ("X-Extra", "a"),
             ("x-extra", "b"),
         ]);
-        let n = ChannelNames::from_next(&h, Some(environ), None, &call());
+        let n = ChannelNames::from_next(&h, parsed(Some(environ), None).as_ref(), &call());
         assert_eq!(
             n.next_headers,
             ["environ", "request_id", "time_limit_in_ms", "x-extra"]
@@ -127,12 +129,16 @@ mod tests {
     #[test]
     fn environment_wins_and_a_bad_one_gives_no_keys() {
         let h = headers(&[("environment", "{}"), ("environ", "A=1")]);
-        let n = ChannelNames::from_next(&h, Some("A=1"), Some(r#"{"TCB_ENV":"e","B":2}"#), &call());
+        let n = ChannelNames::from_next(
+            &h,
+            parsed(Some("A=1"), Some(r#"{"TCB_ENV":"e","B":2}"#)).as_ref(),
+            &call(),
+        );
         assert_eq!(n.context_keys, ["B", "TCB_ENV"]);
-        let n = ChannelNames::from_next(&h, Some("A=1"), Some("[1]"), &call());
+        let n = ChannelNames::from_next(&h, parsed(Some("A=1"), Some("[1]")).as_ref(), &call());
         assert!(n.context_keys.is_empty());
         let not_an_object = Event::decode(b"[1]").unwrap();
-        let n = ChannelNames::from_next(&HeaderMap::new(), None, None, &not_an_object);
+        let n = ChannelNames::from_next(&HeaderMap::new(), None, &not_an_object);
         assert_eq!(n, ChannelNames::default());
     }
 }

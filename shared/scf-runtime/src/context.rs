@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::auth::{Authenticator, Presented};
+use crate::auth::{Authenticator, Offered};
 use crate::channels::ChannelNames;
 use crate::error::{Diagnostic, FnError};
 use crate::identity::{Identity, WxContext};
@@ -139,8 +139,8 @@ pub struct Context {
     /// header). Over HTTP this is empty; ask [`Context::caller`], which also checks an access
     /// token.
     pub identity: Identity,
-    /// What the request presented as proof of identity (a token; never logged).
-    presented: Presented,
+    /// The headers that may prove the caller (a token; never logged), decoded only when asked.
+    offered: Offered,
     /// The process-wide token verifier.
     auth: Arc<Authenticator>,
     /// [`Context::caller`]'s answer, once worked out: a second call in the same invocation
@@ -168,7 +168,7 @@ impl Context {
             deadline: received + time_limit,
             instance,
             identity,
-            presented: Presented::default(),
+            offered: Offered::default(),
             auth: Authenticator::off(),
             resolved: Arc::default(),
             channels: None,
@@ -189,17 +189,17 @@ impl Context {
         self.channels.as_ref()
     }
 
-    /// Attach what the event presents and the verifier that checks it (both modes, in the
-    /// pipeline).
-    pub(crate) fn with_auth(mut self, auth: Arc<Authenticator>, presented: Presented) -> Self {
+    /// Attach the headers the event offers and the verifier that checks them (both modes, in
+    /// the pipeline).
+    pub(crate) fn with_auth(mut self, auth: Arc<Authenticator>, offered: Offered) -> Self {
         self.auth = auth;
-        self.presented = presented;
+        self.offered = offered;
         self
     }
 
-    /// Whether the request presented an access token (valid or not); for the start log.
-    pub(crate) fn has_token(&self) -> bool {
-        !matches!(self.presented.credentials, crate::auth::Credentials::None)
+    /// Whether `Authorization` or `X-Cloudbase-Context` came (valid or not); for the start log.
+    pub(crate) fn has_token_headers(&self) -> bool {
+        !self.offered.is_empty()
     }
 
     /// The caller, proven. In order:
@@ -227,7 +227,11 @@ impl Context {
     }
 
     async fn resolve(&self) -> Result<Identity, FnError> {
-        match self.auth.identify(&self.presented, self.remaining()).await {
+        let presented = self.offered.read();
+        if let Some(e) = &presented.context_error {
+            tracing::warn!("ignoring the X-Cloudbase-Context header: {e}");
+        }
+        match self.auth.identify(&presented, self.remaining()).await {
             Ok(Some(id)) => {
                 tracing::info!(channel = ?id.source_channel, openid = id.openid.is_some(), "caller verified");
                 Ok(id)
@@ -294,7 +298,7 @@ impl Context {
             deadline: Instant::now() + Duration::from_secs(3),
             instance: Arc::new(InstanceInfo::default()),
             identity,
-            presented: Presented::default(),
+            offered: Offered::default(),
             auth: Authenticator::off(),
             resolved: Arc::default(),
             channels: None,
@@ -418,14 +422,14 @@ mod tests {
             b64(serde_json::json!({"alg": "RS256", "kid": "k"})),
             b64(serde_json::json!({
                 "iss": "https://env-1.api.tcloudbasegateway.com", "aud": "env-1", "sub": "u",
-                "exp": crate::auth::now_secs_for_tests() + 600
+                "exp": jsonwebtoken::get_current_timestamp() + 600
             }))
         );
         let (event, _) = crate::event::Event::classify(serde_json::json!({
             "httpMethod": "GET", "path": "/", "headers": {"authorization": format!("Bearer {token}")}
         }));
         let ctx =
-            Context::for_test(Identity::default()).with_auth(auth, Presented::from_event(&event));
+            Context::for_test(Identity::default()).with_auth(auth, Offered::from_event(&event));
         for _ in 0..3 {
             let e = ctx.caller().await.unwrap_err();
             assert_eq!(e.extra.get("reason"), Some(&serde_json::json!("rejected")));

@@ -22,7 +22,7 @@ use crate::channels::ChannelNames;
 use crate::context::{Context, InstanceInfo, InvocationHeaders};
 use crate::error::{Diagnostic, FnError};
 use crate::event::{Decoded, Event};
-use crate::identity::{Identity, context_from_headers};
+use crate::identity::{ContextHeader, Identity, context_from_headers};
 use crate::pipeline::{self, Answer, Failure};
 use crate::response::IntoReply;
 use crate::runtime_api::{self, ApiError, RetryPolicy, RuntimeApi};
@@ -200,7 +200,7 @@ where
             warn!("ignoring the {name} header: it is not UTF-8 (no context identity)");
         }
     }
-    let identity = identity(&headers, &decoded);
+    let (identity, context) = identity(&headers, &decoded);
     let ctx = Context::new(
         headers.request_id.clone(),
         headers.memory_limit_in_mb,
@@ -212,8 +212,7 @@ where
     // Names only, for a handler that reports what the platform sent (the probe function).
     let ctx = ctx.with_channels(ChannelNames::from_next(
         &next.headers,
-        header("environ"),
-        header("environment"),
+        context.as_ref(),
         &decoded,
     ));
     match pipeline::invoke(handler, decoded.event, ctx, auth).await {
@@ -240,11 +239,12 @@ fn error(diag: &Diagnostic) -> (&'static str, Vec<u8>) {
 
 /// The caller, from the platform's channels of an event-mode invocation: the context header on
 /// `/next` and the callFunction event's `userInfo`. Every refused channel is logged, by name.
-fn identity(headers: &InvocationHeaders, decoded: &Decoded) -> Identity {
+/// Also returns the parsed context header, for [`ChannelNames`].
+fn identity(headers: &InvocationHeaders, decoded: &Decoded) -> (Identity, Option<ContextHeader>) {
     if decoded.duplicate_user_info {
         warn!("the event repeats the top-level userInfo key; no userInfo is trusted");
     }
-    let vars = match context_from_headers(
+    let context = match context_from_headers(
         headers.environ.as_ref().map(Secret::expose),
         headers.environment.as_ref().map(Secret::expose),
     ) {
@@ -255,7 +255,7 @@ fn identity(headers: &InvocationHeaders, decoded: &Decoded) -> Identity {
                     "the context header repeats an identity key; neither copy is trusted"
                 );
             }
-            Some(h.vars)
+            Some(h)
         }
         Ok(None) => None,
         Err(e) => {
@@ -263,5 +263,9 @@ fn identity(headers: &InvocationHeaders, decoded: &Decoded) -> Identity {
             None
         }
     };
-    Identity::from_channels(vars.as_ref(), decoded.user_info.as_ref())
+    let identity = Identity::from_channels(
+        context.as_ref().map(|h| &h.vars),
+        decoded.user_info.as_ref(),
+    );
+    (identity, context)
 }

@@ -9,7 +9,7 @@
 
 use tracing::{error, info, warn};
 
-use crate::auth::{Authenticator, Presented};
+use crate::auth::{Authenticator, Offered};
 use crate::context::Context;
 use crate::error::FnError;
 use crate::event::{Event, MAX_PAYLOAD_BYTES};
@@ -48,15 +48,11 @@ where
     T: IntoReply,
 {
     let is_http = event.is_http();
-    let presented = Presented::from_event(&event);
-    if let Some(e) = &presented.context_error {
-        warn!("ignoring the X-Cloudbase-Context header: {e}");
-    }
-    let ctx = ctx.with_auth(auth.clone(), presented);
+    let ctx = ctx.with_auth(auth.clone(), Offered::from_event(&event));
     info!(
         kind = if is_http { "http" } else { "call" },
         identity = ?ctx.identity.source_channel,
-        token = ctx.has_token(),
+        token_headers = ctx.has_token_headers(),
         time_limit_ms = ctx.time_limit.as_millis() as u64,
         "invocation start"
     );

@@ -24,7 +24,7 @@ use std::io::Read;
 use base64::Engine;
 use serde_json::{Map, Value};
 
-use crate::event::{Event, HttpEvent};
+use crate::event::Event;
 use crate::secret::Secret;
 
 /// The longest access token accepted, in bytes. CloudBase's are about 1 KB (a JWT with a dozen
@@ -119,6 +119,44 @@ pub(crate) enum Credentials {
     Malformed(&'static str),
 }
 
+/// The two headers of an HTTP event that can carry a token, copied as they came. Nothing is
+/// decoded until a handler asks for its caller ([`Offered::read`]): the gateway adds
+/// `X-Cloudbase-Context` to every HTTP-function request, and a function that never asks (such
+/// as getLoginTicket) must not pay a base64 + gunzip + JSON decode per request for it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Offered {
+    authorization: Option<Secret>,
+    cloudbase_context: Option<Secret>,
+}
+
+impl Offered {
+    /// The headers of `event`. A callFunction event offers nothing: its identity comes from
+    /// `userInfo` and the context header (`identity.rs`).
+    pub(crate) fn from_event(event: &Event) -> Self {
+        let Event::Http(http) = event else {
+            return Offered::default();
+        };
+        let copy = |name: &str| http.headers.get(name).map(|v| Secret::new(v.as_str()));
+        Offered {
+            authorization: copy("authorization"),
+            cloudbase_context: copy(CONTEXT_HEADER),
+        }
+    }
+
+    /// Whether either header came (for the invocation's start log; says nothing of validity).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.authorization.is_none() && self.cloudbase_context.is_none()
+    }
+
+    /// Decode what the headers present.
+    pub(crate) fn read(&self) -> Presented {
+        Presented::from_headers(
+            self.authorization.as_ref().map(Secret::expose),
+            self.cloudbase_context.as_ref().map(Secret::expose),
+        )
+    }
+}
+
 /// The credentials and the unverified `wechatContext` of an event.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Presented {
@@ -129,18 +167,15 @@ pub(crate) struct Presented {
 }
 
 impl Presented {
-    /// Read what `event` presents. A callFunction event presents nothing: its identity comes
-    /// from `userInfo` and the context header (`identity.rs`).
+    /// Read what `event` presents: [`Offered::from_event`], then [`Offered::read`].
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn from_event(event: &Event) -> Self {
-        match event {
-            Event::Http(http) => Self::from_http(http),
-            Event::Call(_) => Presented::default(),
-        }
+        Offered::from_event(event).read()
     }
 
-    fn from_http(http: &HttpEvent) -> Self {
-        let bearer = http.headers.get("authorization").and_then(|v| bearer(v));
-        let (context_token, wechat, context_error) = match http.headers.get(CONTEXT_HEADER) {
+    fn from_headers(authorization: Option<&str>, cloudbase_context: Option<&str>) -> Self {
+        let bearer = authorization.and_then(bearer);
+        let (context_token, wechat, context_error) = match cloudbase_context {
             None => (None, None, None),
             Some(v) => match decode_cloudbase_context(v) {
                 Ok(map) => (

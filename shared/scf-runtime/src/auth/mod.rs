@@ -29,7 +29,7 @@ pub use credentials::{
     ContextHeaderError, MAX_CONTEXT_HEADER_BYTES, MAX_CONTEXT_JSON_BYTES, MAX_TOKEN_BYTES,
     decode_cloudbase_context,
 };
-pub(crate) use credentials::{Credentials, Presented};
+pub(crate) use credentials::{Credentials, Offered, Presented};
 
 use crate::config::Misconfig;
 use crate::error::FnError;
@@ -77,15 +77,21 @@ impl AuthFailure {
 /// The process-wide verifier: settings, the key-set cache, the introspect cache. Built once per
 /// process, shared by every invocation.
 pub(crate) struct Authenticator {
-    config: Result<AuthConfig, Misconfig>,
-    keys: Option<KeySet>,
-    introspect: Option<Introspector>,
+    /// A bad setting is kept, not fatal: callers with a token get `MISCONFIGURED`.
+    verifier: Result<Verifier, Misconfig>,
+}
+
+/// The settings with the two caches they point at.
+struct Verifier {
+    config: AuthConfig,
+    keys: KeySet,
+    introspect: Introspector,
 }
 
 impl std::fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Authenticator")
-            .field("mode", &self.config.as_ref().map(|c| c.mode))
+            .field("mode", &self.verifier.as_ref().map(|v| v.config.mode))
             .finish_non_exhaustive()
     }
 }
@@ -94,8 +100,8 @@ impl Authenticator {
     /// From the process environment; logs the mode (or the misconfiguration) once.
     pub(crate) fn from_env() -> Arc<Self> {
         let auth = Self::from_lookup(|k| std::env::var(k).ok());
-        match &auth.config {
-            Ok(c) => {
+        match &auth.verifier {
+            Ok(Verifier { config: c, .. }) => {
                 info!(mode = ?c.mode, env_id = %c.env_id, trust_wechat_context = c.trust_wechat_context, "access-token verification")
             }
             Err(m) => {
@@ -105,21 +111,14 @@ impl Authenticator {
         Arc::new(auth)
     }
 
-    /// From `lookup` (tests).
+    /// From `lookup` (tests). The caches are empty until a token needs them.
     pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
-        let config = AuthConfig::from_lookup(lookup);
-        let (keys, introspect) = match &config {
-            Ok(c) if c.mode != Mode::Off => (
-                Some(KeySet::new(c.jwks_url.clone())),
-                Some(Introspector::new(c.introspect_url.clone())),
-            ),
-            _ => (None, None),
-        };
-        Authenticator {
+        let verifier = AuthConfig::from_lookup(lookup).map(|config| Verifier {
+            keys: KeySet::new(config.jwks_url.clone()),
+            introspect: Introspector::new(config.introspect_url.clone()),
             config,
-            keys,
-            introspect,
-        }
+        });
+        Authenticator { verifier }
     }
 
     /// Tokens ignored: the verifier of a context built without one (unit tests of handlers).
@@ -144,56 +143,46 @@ impl Authenticator {
         presented: &Presented,
         remaining: Duration,
     ) -> Result<Option<Identity>, AuthFailure> {
+        if presented.credentials == Credentials::Conflict {
+            return Err(AuthFailure::Invalid(TokenError::Mismatch));
+        }
+        let v = match &self.verifier {
+            Ok(v) if v.config.mode == Mode::Off => return Ok(None),
+            Ok(v) => v,
+            Err(_) if presented.credentials == Credentials::None => return Ok(None),
+            Err(m) => return Err(AuthFailure::Misconfigured(m.clone())),
+        };
         let token = match &presented.credentials {
-            Credentials::None => None,
-            Credentials::Conflict => return Err(AuthFailure::Invalid(TokenError::Mismatch)),
-            Credentials::Malformed(_) => Some(None),
-            Credentials::Token(t) => Some(Some(t.expose())),
-        };
-        let config = match (&self.config, token) {
-            (Ok(c), _) if c.mode == Mode::Off => return Ok(None),
-            (Err(m), Some(_)) => return Err(AuthFailure::Misconfigured(m.clone())),
-            (Err(_), None) => return Ok(None),
-            (Ok(c), _) => c,
-        };
-        let token = match token {
-            None => return Ok(self.wechat_context(config, presented)),
-            Some(None) => return Err(AuthFailure::Invalid(TokenError::Malformed)),
-            Some(Some(t)) => t,
+            Credentials::Token(t) => t.expose(),
+            Credentials::Malformed(_) => return Err(AuthFailure::Invalid(TokenError::Malformed)),
+            Credentials::None | Credentials::Conflict => return Ok(v.wechat_context(presented)),
         };
         let timeout = remaining.saturating_sub(DEADLINE_MARGIN).min(MAX_FETCH);
-        let expect = Expect {
-            env_id: &config.env_id,
-            issuer: &config.issuer,
-        };
-        let claims = self.check(config, token, &expect, timeout).await?;
-        Ok(Some(identity_from(&claims, &config.env_id)))
+        let claims = v.check(token, timeout).await?;
+        Ok(Some(identity_from(&claims, &v.config.env_id)))
     }
+}
 
-    async fn check(
-        &self,
-        config: &AuthConfig,
-        token: &str,
-        expect: &Expect<'_>,
-        timeout: Duration,
-    ) -> Result<Claims, AuthFailure> {
-        let kid = verify::header_kid(token).map_err(AuthFailure::Invalid)?;
-        let (Some(keys), Some(introspect)) = (&self.keys, &self.introspect) else {
-            return Err(AuthFailure::Unavailable("verification is off".into()));
+impl Verifier {
+    async fn check(&self, token: &str, timeout: Duration) -> Result<Claims, AuthFailure> {
+        let expect = Expect {
+            env_id: &self.config.env_id,
+            issuer: &self.config.issuer,
         };
+        let kid = verify::header_kid(token).map_err(AuthFailure::Invalid)?;
         let by_introspect = async |why: Option<String>| {
             if let Some(why) = why {
                 warn!("the key set is unavailable ({why}); asking introspect");
             }
-            introspect
-                .check(token, expect, timeout)
+            self.introspect
+                .check(token, &expect, timeout)
                 .await
                 .map_err(|o| match o {
                     Outcome::Invalid(e) => AuthFailure::Invalid(e),
                     Outcome::Unavailable(m) => AuthFailure::Unavailable(m),
                 })
         };
-        if config.mode == Mode::Introspect {
+        if self.config.mode == Mode::Introspect {
             return by_introspect(None).await;
         }
         let Some(kid) = kid else {
@@ -204,16 +193,16 @@ impl Authenticator {
                 "no time left in the invocation".into(),
             ));
         }
-        match keys.lookup(&kid, timeout).await {
-            Lookup::Key(key) => verify::verify(token, &key, expect).map_err(AuthFailure::Invalid),
+        match self.keys.lookup(&kid, timeout).await {
+            Lookup::Key(key) => verify::verify(token, &key, &expect).map_err(AuthFailure::Invalid),
             Lookup::Unknown => Err(AuthFailure::Invalid(TokenError::UnknownKey)),
             Lookup::Unavailable(why) => by_introspect(Some(why)).await,
         }
     }
 
     /// The `wechatContext` identity, only when the deployment opted in.
-    fn wechat_context(&self, config: &AuthConfig, presented: &Presented) -> Option<Identity> {
-        if !config.trust_wechat_context {
+    fn wechat_context(&self, presented: &Presented) -> Option<Identity> {
+        if !self.config.trust_wechat_context {
             return None;
         }
         let w = presented.wechat.as_ref()?;
@@ -271,12 +260,6 @@ pub fn fuzz_offline(authorization: Option<&str>, context: Option<&str>) -> &'sta
             e.reason()
         }
     }
-}
-
-/// Now, in **seconds** since the epoch (for tests that build tokens).
-#[cfg(test)]
-pub(crate) fn now_secs_for_tests() -> u64 {
-    verify::now_secs()
 }
 
 /// The identity a verified token names: `uid` = `sub`; `openid` / `unionid` only from the
