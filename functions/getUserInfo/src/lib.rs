@@ -5,9 +5,14 @@
 //!
 //! The identity comes from `scf_runtime::Context::caller`: a callFunction's `userInfo` or the
 //! platform's context header, or, over HTTP, a verified CloudBase access token. A token gives the
-//! `uid` (its `sub`) and an `openid` / `unionid` only when the token itself carries them
-//! (`meta.wxOpenId` / `meta.wxUnionId`), else `null`. Without any: `401 UNAUTHENTICATED`; a bad
-//! token: `401 INVALID_TOKEN`; tokens uncheckable now: `503 AUTH_UNAVAILABLE`.
+//! `uid` (its `sub`) and an `openid` / `unionid` when the token itself carries them
+//! (`meta.wxOpenId` / `meta.wxUnionId`). A custom-ticket user's token carries none: then
+//! `Context::resolve_openid` asks CloudBase's `/auth/v1/user/me` for the `customUserId`, which is
+//! also the `openid` (getLoginTicket mints tickets so; `TCB_CUSTOM_USER_ID_IS_OPENID=false` turns
+//! that off). An anonymous caller (the publishable key) is answered with `isAnonymous: true` and
+//! no openid, as node-sdk reports anonymous users. Without any caller: `401 UNAUTHENTICATED`; a
+//! bad token: `401 INVALID_TOKEN`; tokens or the profile uncheckable now:
+//! `503 AUTH_UNAVAILABLE`.
 
 use scf_runtime::{Context, Event, FnError};
 use serde::Serialize;
@@ -25,7 +30,7 @@ pub struct UserInfo {
     /// CloudBase uid (`TCB_UUID`, or an access token's `sub`), when given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
-    /// `TCB_CUSTOM_USER_ID`, when given.
+    /// `TCB_CUSTOM_USER_ID`, or over HTTP the `custom` provider's id from `/auth/v1/user/me`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_user_id: Option<String>,
     /// `TCB_ISANONYMOUS_USER`, when given.
@@ -36,10 +41,11 @@ pub struct UserInfo {
 /// The handler. The event's content is not used: identity never comes from it.
 ///
 /// # Errors
-/// Those of `Context::caller`: `401 UNAUTHENTICATED`, `401 INVALID_TOKEN`,
-/// `503 AUTH_UNAVAILABLE`, `500 MISCONFIGURED`.
+/// Those of `Context::caller` and `Context::resolve_openid`: `401 UNAUTHENTICATED`,
+/// `401 INVALID_TOKEN`, `503 AUTH_UNAVAILABLE`, `500 MISCONFIGURED`.
 pub async fn handle(_event: Event, ctx: Context) -> Result<UserInfo, FnError> {
     let id = ctx.caller().await?;
+    let id = ctx.resolve_openid(id).await?;
     Ok(UserInfo {
         openid: id.openid,
         appid: id.appid,

@@ -2,8 +2,11 @@
 //! `{success: true, message: "Authentication successful", identity: {openid, appid, unionid, uid?}, timestamp}`
 //! with `unionid` = `"Not available"` when absent, `openid` `null` for an access-token caller
 //! whose token carries none, and `timestamp` in ISO-8601 UTC (milliseconds).
-//! Without a verified identity (`scf_runtime::Context::caller`): `{success: false, error, message}`
-//! with `UNAUTHENTICATED` / `INVALID_TOKEN` (401), `AUTH_UNAVAILABLE` (503) or `MISCONFIGURED` (500).
+//! The caller must be a signed-in user (`scf_runtime::Context::user`); a custom-ticket user's
+//! openid comes from its customUserId (`Context::resolve_openid`). Otherwise
+//! `{success: false, error, message}` with `UNAUTHENTICATED` / `INVALID_TOKEN` / `ANONYMOUS` (401,
+//! the last for an anonymous caller such as the publishable key), `AUTH_UNAVAILABLE` (503) or
+//! `MISCONFIGURED` (500).
 
 use scf_runtime::{Context, Event, FnError};
 use serde::Serialize;
@@ -39,10 +42,15 @@ pub struct TestResult {
 /// The handler.
 ///
 /// # Errors
-/// Those of `Context::caller` (with `success: false`): `401 UNAUTHENTICATED`,
-/// `401 INVALID_TOKEN`, `503 AUTH_UNAVAILABLE`, `500 MISCONFIGURED`.
+/// Those of `Context::user` and `Context::resolve_openid` (with `success: false`):
+/// `401 UNAUTHENTICATED`, `401 INVALID_TOKEN`, `401 ANONYMOUS`, `503 AUTH_UNAVAILABLE`,
+/// `500 MISCONFIGURED`.
 pub async fn handle(_event: Event, ctx: Context) -> Result<TestResult, FnError> {
-    let id = match ctx.caller().await {
+    let id = async {
+        let id = ctx.user().await?;
+        ctx.resolve_openid(id).await
+    };
+    let id = match id.await {
         Ok(id) => id,
         Err(e) => return Err(e.with_field("success", serde_json::Value::Bool(false))),
     };
@@ -89,5 +97,19 @@ mod tests {
         let body = serde_json::to_value(&e).unwrap();
         assert_eq!(body["success"], json!(false));
         assert_eq!(body["error"], json!("UNAUTHENTICATED"));
+        // An anonymous caller is not a user.
+        let anon = Identity {
+            uid: Some("anon".into()),
+            is_anonymous: Some(true),
+            ..Identity::default()
+        };
+        let e = handle(Event::Call(json!({})), Context::for_test(anon))
+            .await
+            .unwrap_err();
+        let body = serde_json::to_value(&e).unwrap();
+        assert_eq!(
+            (body["error"].clone(), body["success"].clone(), e.status),
+            (json!("ANONYMOUS"), json!(false), 401)
+        );
     }
 }

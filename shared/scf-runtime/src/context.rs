@@ -202,6 +202,66 @@ impl Context {
         !self.offered.is_empty()
     }
 
+    /// A signed-in user: [`Context::caller`], refusing an anonymous caller (a publishable key,
+    /// an anonymous sign-in, `TCB_ISANONYMOUS_USER=true`).
+    ///
+    /// # Errors
+    /// Those of [`Context::caller`], and `401 ANONYMOUS` for an anonymous caller.
+    pub async fn user(&self) -> Result<Identity, FnError> {
+        let id = self.caller().await?;
+        if id.is_anonymous == Some(true) {
+            tracing::info!("anonymous caller refused: this handler needs a signed-in user");
+            return Err(FnError::anonymous());
+        }
+        Ok(id)
+    }
+
+    /// `id` (from [`Context::caller`] or [`Context::user`]) with its customUserId, and the openid
+    /// from it, for a user whose verified access token carries no openid: a custom-ticket user's
+    /// token has an empty `meta.wxOpenId`, but getLoginTicket mints every ticket with
+    /// customUserId = openid. Asks CloudBase's `GET /auth/v1/user/me` with the caller's own token
+    /// (`auth/user_me.rs`: cached per token until its `exp`, one call per token at a time, within
+    /// the deadline). `openid` is set from the customUserId only with
+    /// `TCB_CUSTOM_USER_ID_IS_OPENID` (default `true`). Any other `id` (an openid already there, a
+    /// platform channel, an anonymous caller) is returned as it is, without a call.
+    ///
+    /// Ask for this only when the handler needs the openid: `uid` alone never needs the call.
+    ///
+    /// # Errors
+    /// `503 AUTH_UNAVAILABLE` with `Retry-After` when `/auth/v1/user/me` cannot be asked or
+    /// answers oddly; `401 INVALID_TOKEN` `rejected` when CloudBase refuses the token there
+    /// (expired by its clock while inside our 60 s leeway, or revoked).
+    pub async fn resolve_openid(&self, mut id: Identity) -> Result<Identity, FnError> {
+        let wanted = id.source_channel == crate::identity::IdentitySource::AccessToken
+            && id.openid.is_none()
+            && id.custom_user_id.is_none()
+            && id.is_anonymous != Some(true);
+        if !wanted {
+            return Ok(id);
+        }
+        let presented = self.offered.read();
+        match self.auth.custom_user_id(&presented, self.remaining()).await {
+            Ok(found) => {
+                tracing::info!(found = found.is_some(), "customUserId looked up");
+                if self.auth.custom_user_id_is_openid() {
+                    id.openid = found.clone();
+                }
+                id.custom_user_id = found;
+                Ok(id)
+            }
+            Err(failure) => {
+                let e = failure.to_error();
+                match &failure {
+                    crate::auth::AuthFailure::Unavailable(why) => {
+                        tracing::warn!(error = %e.error, "cannot look up the customUserId: {why}")
+                    }
+                    _ => tracing::warn!(error = %e.error, "CloudBase refused the token at user/me"),
+                }
+                Err(e)
+            }
+        }
+    }
+
     /// The caller, proven. In order:
     /// 1. the platform's channels ([`Context::identity`]: `userInfo`, the `/next` context header);
     /// 2. over HTTP, a CloudBase access token from `Authorization: Bearer` or the `accessToken` of
@@ -210,12 +270,14 @@ impl Context {
     /// 3. `wechatContext` of `X-Cloudbase-Context`, only with `TCB_TRUST_WECHAT_CONTEXT=true`.
     ///
     /// The first call may fetch the key set, within the invocation's deadline; its answer is
-    /// kept for the rest of the invocation.
+    /// kept for the rest of the invocation. An anonymous caller (a publishable key) is returned
+    /// too, with `is_anonymous: Some(true)` and no openid: ask [`Context::user`] to refuse it.
     ///
     /// # Errors
     /// - `401 UNAUTHENTICATED`: no channel and no token;
     /// - `401 INVALID_TOKEN` with `reason` (`expired`, `bad_signature`, `wrong_env`,
-    ///   `unknown_key`, `algorithm`, `malformed`, `not_yet_valid`, `wrong_issuer`,
+    ///   `unknown_key`, `algorithm`, `malformed`, `not_yet_valid`, `wrong_issuer` (an `iss` that
+    ///   is not one of this env's issuers: `TCB_TOKEN_ISSUER`),
     ///   `missing_claim`, `token_mismatch`, `rejected`): the token is refused;
     /// - `503 AUTH_UNAVAILABLE` with `Retry-After`: the token cannot be checked now;
     /// - `500 MISCONFIGURED`: a verification setting is wrong (names the variable).

@@ -106,6 +106,16 @@ impl FnError {
         )
     }
 
+    /// `401 ANONYMOUS`: the caller is verified but anonymous (a publishable key, an anonymous
+    /// sign-in), and the handler needs a signed-in user ([`crate::Context::user`]).
+    pub fn anonymous() -> Self {
+        Self::new(
+            "ANONYMOUS",
+            401,
+            "this function needs a signed-in user: the caller is anonymous (sign in, for example with signInWithCustomTicket, and call again with that access token)",
+        )
+    }
+
     /// `500 MISCONFIGURED`: names the setting, never its value.
     pub fn misconfigured(setting: &str, problem: &str) -> Self {
         Self::new("MISCONFIGURED", 500, format!("{setting}: {problem}"))

@@ -296,10 +296,24 @@ pub enum IdentitySource {
     WechatContext,
 }
 
+/// How an access token's signature was vouched for ([`Identity::token_check`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TokenCheck {
+    /// A key of `TCB_JWKS_URL`'s key set (by default the gateway's `/auth/v1/certs`).
+    KeySet,
+    /// A key of the token's own issuer host's `/auth/v1/certs`.
+    IssuerKeySet,
+    /// CloudBase's introspect answer.
+    Introspect,
+}
+
 /// The caller's identity, as far as a trusted channel vouches for it. Every field is `None` when
 /// the channel did not provide it. From an access token (`source_channel` =
 /// [`IdentitySource::AccessToken`]) only `uid` (`sub`), `openid` / `unionid` (`meta.wxOpenId` /
-/// `meta.wxUnionId`, when the token carries them), `env` and `is_anonymous` (from `scope`) are set.
+/// `meta.wxUnionId`, when the token carries them and is not an anonymous caller's), `env`,
+/// `is_anonymous` and `token_check` are set; `custom_user_id` (and `openid` from it) only after
+/// [`crate::Context::resolve_openid`].
 ///
 /// Mirrors node-sdk `auth().getUserInfo()` (`openId, appId, uid, customUserId, isAnonymous`) plus
 /// the wx-server-sdk `getWXContext()` fields.
@@ -327,6 +341,8 @@ pub struct Identity {
     pub is_anonymous: Option<bool>,
     /// Where the identity came from.
     pub source_channel: IdentitySource,
+    /// For an access token: how its signature was vouched for.
+    pub token_check: Option<TokenCheck>,
 }
 
 fn non_empty(v: Option<&String>) -> Option<String> {

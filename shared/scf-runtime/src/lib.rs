@@ -64,7 +64,7 @@ use std::process::ExitCode;
 
 pub use auth::{
     ContextHeaderError, MAX_CONTEXT_HEADER_BYTES, MAX_CONTEXT_JSON_BYTES, MAX_TOKEN_BYTES,
-    decode_cloudbase_context,
+    decode_cloudbase_context, issuer_form,
 };
 pub use channels::ChannelNames;
 pub use config::{Configured, Misconfig, Settings, configure};
@@ -72,7 +72,7 @@ pub use context::{Context, InstanceInfo};
 pub use error::{Diagnostic, FnError, error_chain};
 pub use event::{Event, HttpEvent, MAX_PAYLOAD_BYTES};
 pub use event_loop::run_with;
-pub use identity::{Identity, IdentitySource, WxContext};
+pub use identity::{Identity, IdentitySource, TokenCheck, WxContext};
 pub use logging::init as init_logging;
 pub use outbound::{CappedReadError, https_client_builder, read_capped};
 pub use response::{IntegratedResponse, IntoReply, Reply};

@@ -21,9 +21,12 @@ pub(crate) enum FetchError {
     /// No answer in time, or no connection.
     #[error("unreachable: {0}")]
     Unreachable(String),
-    /// An answer that is not a usable one (status, size, shape).
+    /// An answer that is not a usable one (size, shape).
     #[error("bad answer: {0}")]
     BadAnswer(String),
+    /// An HTTP status other than 200.
+    #[error("bad answer: HTTP {0}")]
+    Status(u16),
 }
 
 fn client() -> Result<&'static reqwest::Client, FetchError> {
@@ -44,8 +47,8 @@ fn client() -> Result<&'static reqwest::Client, FetchError> {
 /// body of a `200`.
 ///
 /// # Errors
-/// [`FetchError::Unreachable`] for a timeout or a connection error; [`FetchError::BadAnswer`] for
-/// another status or a body over [`MAX_ANSWER_BYTES`].
+/// [`FetchError::Unreachable`] for a timeout or a connection error; [`FetchError::Status`] for
+/// another status; [`FetchError::BadAnswer`] for a body over [`MAX_ANSWER_BYTES`].
 pub(crate) async fn get(
     url: &str,
     bearer: Option<&str>,
@@ -69,7 +72,7 @@ pub(crate) async fn get(
         })?;
         let status = resp.status().as_u16();
         if status != 200 {
-            return Err(FetchError::BadAnswer(format!("HTTP {status}")));
+            return Err(FetchError::Status(status));
         }
         crate::outbound::read_capped(resp, MAX_ANSWER_BYTES)
             .await

@@ -4,8 +4,10 @@
 //!
 //! Used for every new token with `TCB_TOKEN_VERIFY=introspect`, and as the fallback when the key
 //! set cannot be fetched. The token's claims are checked first, with the same rules as offline
-//! (`verify::check_unsigned`), so a token for another env never leaves the function; CloudBase's
-//! answer stands in for the signature, and its `sub` must equal the token's.
+//! (`verify::check_claims`), so a token for another env never leaves the function. CloudBase's
+//! answer stands in for the signature only when it says so without doubt ([`vouches`]): a JSON
+//! object, no `error` member, `active` absent or `true`, and a `sub` equal to the token's. Any
+//! other answer (`{}`, `{"active": false, "sub": …}`, `{"error": …, "sub": …}`) is `rejected`.
 //!
 //! A valid answer is cached until the token's `exp`, keyed by the token's SHA-256 (the cache
 //! never holds a token), at most [`MAX_CACHED`] entries. Refusals are not cached.
@@ -52,12 +54,10 @@ impl Introspector {
         expect: &Expect<'_>,
         timeout: Duration,
     ) -> Result<Claims, Outcome> {
-        let claims = verify::check_unsigned(token, expect).map_err(Outcome::Invalid)?;
-        let hash: [u8; 32] =
-            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes())
-                .as_ref()
-                .try_into()
-                .unwrap_or([0; 32]);
+        let claims = verify::unverified_claims(token)
+            .and_then(|raw| verify::check_claims(raw, expect, verify::now_secs()))
+            .map_err(Outcome::Invalid)?;
+        let hash = super::token_key(token);
         if let Some(c) = self.lock().get(&hash) {
             return Ok(c.clone());
         }
@@ -70,9 +70,8 @@ impl Introspector {
             .ok_or_else(|| {
                 Outcome::Unavailable("introspect: the answer is not a JSON object".into())
             })?;
-        match answer.get("sub").and_then(Value::as_str) {
-            Some(sub) if !sub.is_empty() && sub == claims.sub => {}
-            _ => return Err(Outcome::Invalid(TokenError::Rejected)),
+        if !vouches(&answer, &claims.sub) {
+            return Err(Outcome::Invalid(TokenError::Rejected));
         }
         let mut cache = self.lock();
         let now = verify::now_secs();
@@ -87,9 +86,57 @@ impl Introspector {
     }
 
     /// The cache. Expired entries are never served without a purge on every call: `check` runs
-    /// `check_unsigned` (which refuses a token past `exp`) before it looks here; the map is purged
+    /// `check_claims` (which refuses a token past `exp`) before it looks here; the map is purged
     /// only when full.
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Claims>> {
         self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Whether an introspect answer vouches for a token whose `sub` is `sub`: an object without an
+/// `error` member, whose `active` is absent or `true`, and whose `sub` is `sub` (non-empty).
+fn vouches(answer: &Value, sub: &str) -> bool {
+    let Some(obj) = answer.as_object() else {
+        return false;
+    };
+    let active_ok = match obj.get("active") {
+        None => true,
+        Some(v) => *v == Value::Bool(true),
+    };
+    let sub_ok = obj.get("sub").and_then(Value::as_str) == Some(sub) && !sub.is_empty();
+    !obj.contains_key("error") && active_ok && sub_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::vouches;
+    use serde_json::json;
+
+    #[test]
+    fn only_a_clear_yes_vouches() {
+        let yes = [
+            json!({"token_type": "Bearer", "client_id": "e", "sub": "u1", "scope": "user sso"}),
+            json!({"active": true, "sub": "u1"}),
+        ];
+        for a in yes {
+            assert!(vouches(&a, "u1"), "{a}");
+        }
+        let no = [
+            json!({}),
+            json!({"active": false, "sub": "u1"}),
+            json!({"active": "true", "sub": "u1"}),
+            json!({"active": null, "sub": "u1"}),
+            json!({"error": "invalid_token", "sub": "u1"}),
+            json!({"error": null, "sub": "u1"}),
+            json!({"sub": "u2"}),
+            json!({"sub": ["u1"]}),
+            json!({"sub": 1}),
+            json!(["u1"]),
+            json!("u1"),
+        ];
+        for a in no {
+            assert!(!vouches(&a, "u1"), "{a}");
+        }
+        assert!(!vouches(&json!({"sub": ""}), ""));
     }
 }

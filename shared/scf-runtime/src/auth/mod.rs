@@ -7,8 +7,10 @@
 //! does; anything else in the request is the client's own writing and names nobody.
 //!
 //! The steps, one file each: `credentials.rs` finds the token (Bearer or `X-Cloudbase-Context`),
-//! `config.rs` reads the settings, `jwks.rs` keeps the key set, `verify.rs` checks a token,
-//! `introspect.rs` asks CloudBase when the key set cannot be had, `fetch.rs` is their HTTP GET.
+//! `config.rs` reads the settings, `issuer.rs` says which `iss` values are this env's,
+//! `jwks.rs` keeps a key set, `verify.rs` checks a token, `introspect.rs` asks CloudBase when no
+//! key set can be had, `user_me.rs` looks up a custom-ticket user's customUserId, `fetch.rs` is
+//! their HTTP GET.
 //!
 //! Nothing runs until a handler asks ([`crate::Context::caller`]): a function that never asks
 //! never parses a token or fetches a key.
@@ -17,11 +19,14 @@ mod config;
 mod credentials;
 mod fetch;
 mod introspect;
+mod issuer;
 mod jwks;
+mod user_me;
 mod verify;
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tracing::{info, warn};
 
@@ -30,13 +35,15 @@ pub use credentials::{
     decode_cloudbase_context,
 };
 pub(crate) use credentials::{Credentials, Offered, Presented};
+pub use issuer::issuer_form;
 
 use crate::config::Misconfig;
 use crate::error::FnError;
-use crate::identity::{Identity, IdentitySource};
+use crate::identity::{Identity, IdentitySource, TokenCheck};
 use config::{AuthConfig, Mode};
 use introspect::{Introspector, Outcome};
 use jwks::{KeySet, Lookup};
+use user_me::{LookupError, UserDirectory};
 use verify::{Claims, Expect, TokenError};
 
 /// Time kept back from the invocation's deadline for answering, in a fetch's timeout.
@@ -45,6 +52,17 @@ const DEADLINE_MARGIN: Duration = Duration::from_millis(300);
 const MAX_FETCH: Duration = Duration::from_secs(5);
 /// `Retry-After` of a `503 AUTH_UNAVAILABLE`, in seconds: the key set's failure back-off.
 pub(crate) const RETRY_AFTER_SECS: u64 = jwks::FAILURE_BACKOFF.as_secs();
+/// The most issuer hosts whose key sets are kept (the default set has three hosts; a region-less
+/// default accepts any region, so this bounds how many hosts forged tokens can make us ask).
+const MAX_ISSUER_KEY_SETS: usize = 4;
+
+/// The SHA-256 of a token: how the caches remember a token without holding it.
+pub(crate) fn token_key(token: &str) -> [u8; 32] {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+    let mut key = [0u8; 32];
+    key.copy_from_slice(digest.as_ref());
+    key
+}
 
 /// Why a request has no identity from its token.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,11 +99,15 @@ pub(crate) struct Authenticator {
     verifier: Result<Verifier, Misconfig>,
 }
 
-/// The settings with the two caches they point at.
+/// The settings with the caches they point at.
 struct Verifier {
     config: AuthConfig,
+    /// `TCB_JWKS_URL`'s key set, asked first.
     keys: KeySet,
+    /// The key sets of accepted issuer hosts (`{iss}/auth/v1/certs`), by URL, made on first need.
+    issuer_keys: Mutex<HashMap<String, Arc<KeySet>>>,
     introspect: Introspector,
+    users: UserDirectory,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -115,7 +137,9 @@ impl Authenticator {
     pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
         let verifier = AuthConfig::from_lookup(lookup).map(|config| Verifier {
             keys: KeySet::new(config.jwks_url.clone()),
+            issuer_keys: Mutex::default(),
             introspect: Introspector::new(config.introspect_url.clone()),
+            users: UserDirectory::default(),
             config,
         });
         Authenticator { verifier }
@@ -157,26 +181,78 @@ impl Authenticator {
             Credentials::Malformed(_) => return Err(AuthFailure::Invalid(TokenError::Malformed)),
             Credentials::None | Credentials::Conflict => return Ok(v.wechat_context(presented)),
         };
+        let deadline = Instant::now() + remaining.saturating_sub(DEADLINE_MARGIN).min(MAX_FETCH);
+        let (claims, check) = v.check(token, deadline).await?;
+        Ok(Some(identity_from(&claims, &v.config.env_id, check)))
+    }
+
+    /// The customUserId of the caller whose token `presented` carries (already verified in this
+    /// invocation: [`Authenticator::identify`] said so), from `/auth/v1/user/me`, with `remaining`
+    /// time left. `Ok(None)`: the user has no custom provider, or no token is presented.
+    ///
+    /// # Errors
+    /// [`AuthFailure::Unavailable`] when CloudBase cannot be asked or answers oddly;
+    /// [`AuthFailure::Invalid`] `rejected` when it refuses the token (401/403: a token inside our
+    /// clock leeway but expired by CloudBase's, or revoked).
+    pub(crate) async fn custom_user_id(
+        &self,
+        presented: &Presented,
+        remaining: Duration,
+    ) -> Result<Option<String>, AuthFailure> {
+        let (Ok(v), Credentials::Token(token)) = (&self.verifier, &presented.credentials) else {
+            return Ok(None);
+        };
+        let token = token.expose();
+        let raw = verify::unverified_claims(token).map_err(AuthFailure::Invalid)?;
+        let expect = v.expect();
+        let claims =
+            verify::check_claims(raw, &expect, verify::now_secs()).map_err(AuthFailure::Invalid)?;
+        let url = v.user_me_url(&claims.iss);
         let timeout = remaining.saturating_sub(DEADLINE_MARGIN).min(MAX_FETCH);
-        let claims = v.check(token, timeout).await?;
-        Ok(Some(identity_from(&claims, &v.config.env_id)))
+        v.users
+            .custom_user_id(&url, token, &claims.sub, claims.exp, timeout)
+            .await
+            .map_err(|e| match e {
+                LookupError::Refused => AuthFailure::Invalid(TokenError::Rejected),
+                LookupError::Unavailable(why) => AuthFailure::Unavailable(why),
+            })
+    }
+
+    /// `TCB_CUSTOM_USER_ID_IS_OPENID` (`true` unless the settings say otherwise or are broken).
+    pub(crate) fn custom_user_id_is_openid(&self) -> bool {
+        self.verifier
+            .as_ref()
+            .is_ok_and(|v| v.config.custom_user_id_is_openid)
     }
 }
 
 impl Verifier {
-    async fn check(&self, token: &str, timeout: Duration) -> Result<Claims, AuthFailure> {
-        let expect = Expect {
+    fn expect(&self) -> Expect<'_> {
+        Expect {
             env_id: &self.config.env_id,
-            issuer: &self.config.issuer,
-        };
+            issuers: &self.config.issuers,
+        }
+    }
+
+    /// The claims of `token` and how its signature was vouched for, by `deadline`. The order of
+    /// checks is `verify.rs`'s: header, signature (key set, else introspect), then the claims.
+    async fn check(
+        &self,
+        token: &str,
+        deadline: Instant,
+    ) -> Result<(Claims, TokenCheck), AuthFailure> {
+        let expect = self.expect();
         let kid = verify::header_kid(token).map_err(AuthFailure::Invalid)?;
+        let raw = verify::unverified_claims(token).map_err(AuthFailure::Invalid)?;
+        let left = || deadline.saturating_duration_since(Instant::now());
         let by_introspect = async |why: Option<String>| {
             if let Some(why) = why {
-                warn!("the key set is unavailable ({why}); asking introspect");
+                warn!("no key set is available ({why}); asking introspect");
             }
             self.introspect
-                .check(token, &expect, timeout)
+                .check(token, &expect, left())
                 .await
+                .map(|c| (c, TokenCheck::Introspect))
                 .map_err(|o| match o {
                     Outcome::Invalid(e) => AuthFailure::Invalid(e),
                     Outcome::Unavailable(m) => AuthFailure::Unavailable(m),
@@ -188,15 +264,72 @@ impl Verifier {
         let Some(kid) = kid else {
             return Err(AuthFailure::Invalid(TokenError::UnknownKey));
         };
-        if timeout.is_zero() {
+        if left().is_zero() {
             return Err(AuthFailure::Unavailable(
                 "no time left in the invocation".into(),
             ));
         }
-        match self.keys.lookup(&kid, timeout).await {
-            Lookup::Key(key) => verify::verify(token, &key, &expect).map_err(AuthFailure::Invalid),
-            Lookup::Unknown => Err(AuthFailure::Invalid(TokenError::UnknownKey)),
-            Lookup::Unavailable(why) => by_introspect(Some(why)).await,
+        let verified = |key: &jsonwebtoken::DecodingKey, check| {
+            verify::verify(token, key, &expect)
+                .map(|c| (c, check))
+                .map_err(AuthFailure::Invalid)
+        };
+        let mut unavailable = match self.keys.lookup(&kid, left()).await {
+            Lookup::Key(key) => return verified(&key, TokenCheck::KeySet),
+            Lookup::Unknown => None,
+            Lookup::Unavailable(why) => Some(why),
+        };
+        if let Some(set) = self.issuer_key_set(&raw) {
+            match set.lookup(&kid, left()).await {
+                Lookup::Key(key) => return verified(&key, TokenCheck::IssuerKeySet),
+                Lookup::Unknown => {}
+                Lookup::Unavailable(why) => {
+                    unavailable.get_or_insert(why);
+                }
+            }
+        }
+        match unavailable {
+            Some(why) => by_introspect(Some(why)).await,
+            None => Err(AuthFailure::Invalid(TokenError::UnknownKey)),
+        }
+    }
+
+    /// The key set at the token's own issuer host, `{iss}/auth/v1/certs`: only for an `iss` in
+    /// the accepted set (so no token makes us fetch from a host outside it), only with
+    /// `TCB_ISSUER_HOSTS`, not when it is `TCB_JWKS_URL` itself, and for at most
+    /// [`MAX_ISSUER_KEY_SETS`] hosts.
+    fn issuer_key_set(&self, raw: &serde_json::Value) -> Option<Arc<KeySet>> {
+        let iss = raw.get("iss")?.as_str()?;
+        if !self.config.issuer_hosts || !self.config.issuers.accepts(iss) {
+            return None;
+        }
+        let url = format!("{iss}/auth/v1/certs");
+        if url == self.config.jwks_url || !config::is_allowed_url(&url) {
+            return None;
+        }
+        let mut sets = self.issuer_keys.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(set) = sets.get(&url) {
+            return Some(set.clone());
+        }
+        if sets.len() >= MAX_ISSUER_KEY_SETS {
+            return None;
+        }
+        let set = Arc::new(KeySet::new(url.clone()));
+        sets.insert(url, set.clone());
+        Some(set)
+    }
+
+    /// Where a token of issuer `iss` (already accepted) asks `/auth/v1/user/me`:
+    /// `TCB_USER_ME_URL`, else the issuer's host with `TCB_ISSUER_HOSTS`, else the gateway.
+    fn user_me_url(&self, iss: &str) -> String {
+        if let Some(url) = &self.config.user_me_url {
+            return url.clone();
+        }
+        let at_issuer = format!("{iss}/auth/v1/user/me");
+        if self.config.issuer_hosts && config::is_allowed_url(&at_issuer) {
+            at_issuer
+        } else {
+            self.config.gateway_user_me_url.clone()
         }
     }
 
@@ -246,11 +379,15 @@ pub fn fuzz_offline(authorization: Option<&str>, context: Option<&str>) -> &'sta
     let token = token.expose();
     assert!(token.len() <= MAX_TOKEN_BYTES);
     assert!(!shown.contains(token), "Debug shows the token");
+    let issuers = issuer::Issuers::default_for("env-fuzz", None);
     let expect = Expect {
         env_id: "env-fuzz",
-        issuer: "https://env-fuzz.api.tcloudbasegateway.com",
+        issuers: &issuers,
     };
-    match verify::header_kid(token).and_then(|_| verify::check_unsigned(token, &expect)) {
+    let checked = verify::header_kid(token)
+        .and_then(|_| verify::unverified_claims(token))
+        .and_then(|raw| verify::check_claims(raw, &expect, verify::now_secs()));
+    match checked {
         Ok(claims) => {
             assert!(!claims.sub.is_empty());
             "claims-ok"
@@ -263,15 +400,25 @@ pub fn fuzz_offline(authorization: Option<&str>, context: Option<&str>) -> &'sta
 }
 
 /// The identity a verified token names: `uid` = `sub`; `openid` / `unionid` only from the
-/// token's own `meta.wxOpenId` / `meta.wxUnionId`; `env` = the env id the token was checked for.
-fn identity_from(claims: &Claims, env_id: &str) -> Identity {
+/// token's own non-empty `meta.wxOpenId` / `meta.wxUnionId`, and never for an anonymous caller;
+/// `env` = the env id the token was checked for; `is_anonymous` always said.
+fn identity_from(claims: &Claims, env_id: &str, check: TokenCheck) -> Identity {
+    let anonymous = claims.is_anonymous();
+    let wx = |key: &str| {
+        if anonymous {
+            None
+        } else {
+            claims.meta_str(key)
+        }
+    };
     Identity {
         uid: Some(claims.sub.clone()),
-        openid: claims.meta_str("wxOpenId"),
-        unionid: claims.meta_str("wxUnionId"),
+        openid: wx("wxOpenId"),
+        unionid: wx("wxUnionId"),
         env: Some(env_id.to_owned()),
-        is_anonymous: claims.is_anonymous(),
+        is_anonymous: Some(anonymous),
         source_channel: IdentitySource::AccessToken,
+        token_check: Some(check),
         ..Identity::default()
     }
 }

@@ -1,18 +1,24 @@
 //! Checking one CloudBase access token: the signature (jsonwebtoken, RS256 only), then the claims.
 //!
-//! The rules (`docs/identity.md` "Access tokens"):
-//! - `alg` must be `RS256`: `none`, `HS*` (the attack that signs with the public key as an HMAC
-//!   secret) and every other algorithm are refused before any key is looked at;
-//! - `kid` must name a key of the key set;
-//! - `exp` (**seconds**) must be in the future, with at most [`LEEWAY_SECS`] of leeway; `nbf`
-//!   likewise; `iat` must not be more than the leeway in the future;
-//! - `aud` (a string or an array) must contain the env id; `iss` must equal the issuer;
-//! - `sub` (the CloudBase uid) must be a non-empty string.
+//! One order of checks, whichever way the signature is vouched for (`docs/identity.md` "Access
+//! tokens"), so a token gets the same `reason` in `jwks` and `introspect` mode:
+//! 1. the header: `alg` must be `RS256` (`none`, `HS*`, the attack that signs with the public key
+//!    as an HMAC secret, and every other algorithm are refused before any key is looked at);
+//! 2. the signature, against the key of its `kid` (or CloudBase's introspect answer);
+//! 3. `aud` (a string or an array) must contain the env id: `wrong_env`;
+//! 4. `iss` must be a string in the accepted set ([`Issuers`]): `wrong_issuer` (an array, a number,
+//!    or a host outside the set);
+//! 5. times, in **seconds**: `exp` in the future with at most [`LEEWAY_SECS`] of leeway, `nbf`
+//!    and `iat` not more than the leeway ahead;
+//! 6. `sub` (the CloudBase uid) a non-empty string: `missing_claim` (server API keys have none).
 //!
-//! Failures are [`TokenError`]s, a kind and never the token.
+//! A missing `aud`, `iss` or `exp` is `missing_claim` at its step. Failures are [`TokenError`]s, a
+//! kind and never the token.
 
 use serde::Deserialize;
 use serde_json::Value;
+
+use super::issuer::Issuers;
 
 /// Clock leeway for `exp`, `nbf` and `iat`, in **seconds**.
 pub(crate) const LEEWAY_SECS: u64 = 60;
@@ -78,14 +84,16 @@ impl TokenError {
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct Claims {
     pub(crate) sub: String,
+    /// The issuer, checked against the accepted set.
+    pub(crate) iss: String,
     /// **Seconds** since the epoch.
     pub(crate) exp: u64,
-    #[serde(default)]
-    pub(crate) iat: Option<u64>,
     #[serde(default)]
     pub(crate) scope: Option<Value>,
     #[serde(default)]
     pub(crate) meta: Option<Value>,
+    #[serde(default)]
+    pub(crate) is_anonymous: Option<Value>,
 }
 
 impl Claims {
@@ -99,17 +107,32 @@ impl Claims {
             .map(str::to_owned)
     }
 
-    /// Whether `scope` names the anonymous scope (UNCONFIRMED: `docs/identity.md`).
-    pub(crate) fn is_anonymous(&self) -> Option<bool> {
-        let scope = self.scope.as_ref()?.as_str()?;
-        Some(scope.split_whitespace().any(|s| s == "anonymous"))
+    /// Whether the token is an anonymous caller's rather than a user's: `scope` names
+    /// `anonymous`, `sub` is `anon`, `is_anonymous` is `true`, or `meta.platform` is
+    /// `PublishableKey` (the shape of the publishable key every web front end ships:
+    /// `docs/identity.md`). Any one suffices.
+    pub(crate) fn is_anonymous(&self) -> bool {
+        let scope = self
+            .scope
+            .as_ref()
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.split_whitespace().any(|s| s == "anonymous"));
+        let platform = self
+            .meta
+            .as_ref()
+            .and_then(|m| m.get("platform"))
+            .and_then(Value::as_str);
+        scope
+            || self.sub == "anon"
+            || self.is_anonymous == Some(Value::Bool(true))
+            || platform == Some("PublishableKey")
     }
 }
 
 /// What the token must match.
 pub(crate) struct Expect<'a> {
     pub(crate) env_id: &'a str,
-    pub(crate) issuer: &'a str,
+    pub(crate) issuers: &'a Issuers,
 }
 
 /// The token's header `alg` and `kid`, read without trusting them.
@@ -131,63 +154,51 @@ pub(crate) fn header_kid(token: &str) -> Result<Option<String>, TokenError> {
     Ok(header.kid)
 }
 
-/// Verify `token` with `key` and check its claims.
+/// Verify `token`'s signature with `key`, then its claims ([`check_claims`]).
 ///
 /// # Errors
-/// A [`TokenError`] naming the first rule the token breaks.
+/// A [`TokenError`] naming the first rule the token breaks, in the module's order.
 pub(crate) fn verify(
     token: &str,
     key: &jsonwebtoken::DecodingKey,
     expect: &Expect<'_>,
 ) -> Result<Claims, TokenError> {
     use jsonwebtoken::errors::ErrorKind;
+    // jsonwebtoken checks the signature only; the claims follow our one order below.
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
-    validation.leeway = LEEWAY_SECS;
-    validation.validate_nbf = true;
-    validation.set_audience(&[expect.env_id]);
-    validation.set_issuer(&[expect.issuer]);
-    validation.set_required_spec_claims(&["exp", "sub", "aud", "iss"]);
-    let data = jsonwebtoken::decode::<Claims>(token, key, &validation).map_err(|e| {
-        match e.kind() {
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    let data =
+        jsonwebtoken::decode::<Value>(token, key, &validation).map_err(|e| match e.kind() {
             ErrorKind::InvalidSignature => TokenError::BadSignature,
             ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => TokenError::Algorithm,
-            ErrorKind::ExpiredSignature => TokenError::Expired,
-            ErrorKind::ImmatureSignature => TokenError::NotYetValid,
-            ErrorKind::InvalidAudience => TokenError::WrongEnv,
-            ErrorKind::InvalidIssuer => TokenError::WrongIssuer,
-            ErrorKind::MissingRequiredClaim(_) | ErrorKind::InvalidClaimFormat(_) => {
-                TokenError::MissingClaim
-            }
-            // A claims JSON that does not fit `Claims` (sub not a string, exp not a number).
-            ErrorKind::Json(_) => TokenError::MissingClaim,
             _ => TokenError::Malformed,
-        }
-    })?;
-    check_iat_and_sub(&data.claims, now_secs())?;
-    Ok(data.claims)
+        })?;
+    check_claims(data.claims, expect, now_secs())
 }
 
-/// The claim checks for a token whose signature CloudBase vouched for (introspect): the same
-/// rules as [`verify`], applied to the unverified claims.
+/// The claims of `token`, decoded without any check of the signature: for a token whose
+/// signature is vouched for another way (introspect), and to read `iss` before asking its host.
+///
+/// # Errors
+/// [`TokenError::Malformed`] when the payload is not base64url JSON.
+pub(crate) fn unverified_claims(token: &str) -> Result<Value, TokenError> {
+    jsonwebtoken::dangerous::insecure_decode_claims(token).map_err(|_| TokenError::Malformed)
+}
+
+/// The claim rules, in the module's order, at `now` (seconds).
 ///
 /// # Errors
 /// A [`TokenError`] naming the first rule the claims break.
-pub(crate) fn check_unsigned(token: &str, expect: &Expect<'_>) -> Result<Claims, TokenError> {
-    let raw: Value = jsonwebtoken::dangerous::insecure_decode_claims(token)
-        .map_err(|_| TokenError::Malformed)?;
-    let now = now_secs();
-    let num = |k: &str| {
-        raw.get(k)
-            .map(|v| v.as_u64().ok_or(TokenError::MissingClaim))
-    };
-    let exp = num("exp").ok_or(TokenError::MissingClaim)??;
-    if exp.saturating_add(LEEWAY_SECS) < now {
-        return Err(TokenError::Expired);
-    }
-    if let Some(nbf) = num("nbf").transpose()?
-        && nbf > now + LEEWAY_SECS
-    {
-        return Err(TokenError::NotYetValid);
+pub(crate) fn check_claims(
+    raw: Value,
+    expect: &Expect<'_>,
+    now: u64,
+) -> Result<Claims, TokenError> {
+    if !raw.is_object() {
+        return Err(TokenError::Malformed);
     }
     let aud_ok = match raw.get("aud") {
         Some(Value::String(a)) => a == expect.env_id,
@@ -197,24 +208,29 @@ pub(crate) fn check_unsigned(token: &str, expect: &Expect<'_>) -> Result<Claims,
     if !aud_ok {
         return Err(TokenError::WrongEnv);
     }
-    match raw.get("iss").and_then(Value::as_str) {
-        None => return Err(TokenError::MissingClaim),
-        Some(iss) if iss != expect.issuer => return Err(TokenError::WrongIssuer),
-        Some(_) => {}
+    match raw.get("iss") {
+        None | Some(Value::Null) => return Err(TokenError::MissingClaim),
+        Some(Value::String(iss)) if expect.issuers.accepts(iss) => {}
+        Some(_) => return Err(TokenError::WrongIssuer),
+    }
+    let num = |k: &str| match raw.get(k) {
+        None => Ok(None),
+        Some(v) => v.as_u64().map(Some).ok_or(TokenError::MissingClaim),
+    };
+    let exp = num("exp")?.ok_or(TokenError::MissingClaim)?;
+    if exp.saturating_add(LEEWAY_SECS) < now {
+        return Err(TokenError::Expired);
+    }
+    for k in ["nbf", "iat"] {
+        if num(k)?.is_some_and(|t| t > now.saturating_add(LEEWAY_SECS)) {
+            return Err(TokenError::NotYetValid);
+        }
     }
     let claims: Claims = serde_json::from_value(raw).map_err(|_| TokenError::MissingClaim)?;
-    check_iat_and_sub(&claims, now)?;
-    Ok(claims)
-}
-
-fn check_iat_and_sub(claims: &Claims, now: u64) -> Result<(), TokenError> {
-    if claims.iat.is_some_and(|iat| iat > now + LEEWAY_SECS) {
-        return Err(TokenError::NotYetValid);
-    }
     if claims.sub.is_empty() {
         return Err(TokenError::MissingClaim);
     }
-    Ok(())
+    Ok(claims)
 }
 
 /// Now, in **seconds** since the epoch.
@@ -235,15 +251,22 @@ mod tests {
         format!("{}.{}.c2ln", b64(&header), b64(&claims))
     }
 
-    const EXPECT: Expect<'static> = Expect {
-        env_id: "env-1",
-        issuer: "https://env-1.api.tcloudbasegateway.com",
-    };
+    const ISS: &str = "https://env-1.ap-shanghai.tcb-api.tencentcloudapi.com";
+
+    /// The claim rules for env `env-1` with the default issuers, on a token's unverified claims.
+    fn check_unsigned(token: &str) -> Result<Claims, TokenError> {
+        let issuers = Issuers::default_for("env-1", None);
+        let expect = Expect {
+            env_id: "env-1",
+            issuers: &issuers,
+        };
+        check_claims(unverified_claims(token)?, &expect, now_secs())
+    }
 
     fn claims(over: serde_json::Value) -> serde_json::Value {
         let now = now_secs();
         let mut c = serde_json::json!({
-            "iss": EXPECT.issuer, "sub": "uid-1", "aud": "env-1",
+            "iss": ISS, "sub": "uid-1", "aud": "env-1",
             "exp": now + 600, "iat": now, "scope": "user",
             "meta": {"wxOpenId": "o-1"}
         });
@@ -269,16 +292,16 @@ mod tests {
     }
 
     #[test]
-    fn unsigned_claims_follow_the_same_rules() {
+    fn claims_follow_one_order() {
         let h = serde_json::json!({"alg": "RS256", "kid": "k"});
-        let check = |over| check_unsigned(&token(h.clone(), claims(over)), &EXPECT);
+        let check = |over| check_unsigned(&token(h.clone(), claims(over)));
         let now = now_secs();
         let c = check(serde_json::json!({})).unwrap();
         assert_eq!(
             (c.sub.as_str(), c.meta_str("wxOpenId").as_deref()),
             ("uid-1", Some("o-1"))
         );
-        assert_eq!(c.is_anonymous(), Some(false));
+        assert!(!c.is_anonymous());
         let cases = [
             (serde_json::json!({"exp": now - 3600}), TokenError::Expired),
             (
@@ -298,6 +321,27 @@ mod tests {
                 serde_json::json!({"iss": "https://evil"}),
                 TokenError::WrongIssuer,
             ),
+            (
+                serde_json::json!({"iss": ["https://evil", ISS]}),
+                TokenError::WrongIssuer,
+            ),
+            (serde_json::json!({"iss": 5}), TokenError::WrongIssuer),
+            (serde_json::json!({"iss": null}), TokenError::MissingClaim),
+            // Another env's token: wrong_env, whatever else is wrong with it.
+            (
+                serde_json::json!({"aud": "env-2", "iss": "https://env-2.api.tcloudbasegateway.com", "exp": now - 3600}),
+                TokenError::WrongEnv,
+            ),
+            // The issuer before the times.
+            (
+                serde_json::json!({"iss": "https://evil", "exp": now - 3600}),
+                TokenError::WrongIssuer,
+            ),
+            // A server API key: aud, no iss, no sub.
+            (
+                serde_json::json!({"iss": null, "sub": null, "meta": {"platform": "ApiKey"}}),
+                TokenError::MissingClaim,
+            ),
             (serde_json::json!({"exp": "soon"}), TokenError::MissingClaim),
             (serde_json::json!({"sub": ""}), TokenError::MissingClaim),
             (serde_json::json!({"sub": 5}), TokenError::MissingClaim),
@@ -308,11 +352,23 @@ mod tests {
         }
         // Inside the leeway, and an audience list holding the env id.
         assert!(check(serde_json::json!({"exp": now - 30, "aud": ["x", "env-1"]})).is_ok());
-        assert_eq!(
-            check(serde_json::json!({"scope": "anonymous"}))
+        for anon in [
+            serde_json::json!({"scope": "anonymous"}),
+            serde_json::json!({"sub": "anon"}),
+            serde_json::json!({"is_anonymous": true}),
+            serde_json::json!({"meta": {"platform": "PublishableKey"}}),
+        ] {
+            assert!(check(anon.clone()).unwrap().is_anonymous(), "{anon}");
+        }
+        assert!(
+            !check(serde_json::json!({"scope": "user sso"}))
                 .unwrap()
-                .is_anonymous(),
-            Some(true)
+                .is_anonymous()
+        );
+        let not_object = token(h.clone(), serde_json::json!([1]));
+        assert_eq!(
+            check_unsigned(&not_object).unwrap_err(),
+            TokenError::Malformed
         );
     }
 }
