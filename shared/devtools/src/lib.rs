@@ -50,6 +50,17 @@ impl LocalServer {
     /// When the port cannot be bound.
     pub(crate) async fn start(app: axum::Router) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        Self::serve(listener, app)
+    }
+
+    /// Serve on a listener already bound (when the app must know its own port first).
+    ///
+    /// # Errors
+    /// When the listener has no local address.
+    pub(crate) fn serve(
+        listener: tokio::net::TcpListener,
+        app: axum::Router,
+    ) -> std::io::Result<Self> {
         let addr = listener.local_addr()?;
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -78,4 +89,8 @@ pub const FUNCTION_CONFIG_VARS: &[&str] = &[
     "TCB_JWKS_URL",
     "TCB_INTROSPECT_URL",
     "TCB_TOKEN_ISSUER",
+    "TCB_USER_ME_URL",
+    "TCB_ISSUER_HOSTS",
+    "TCB_CUSTOM_USER_ID_IS_OPENID",
+    "TCB_TRUST_WECHAT_CONTEXT",
 ];

@@ -2,19 +2,25 @@
 //! verification (`TCB_TOKEN_VERIFY` = `jwks` | `introspect`) can be run and attacked on
 //! 127.0.0.1 without a cloud account: `scripts/invoke --access-token-for UID` and the tests.
 //!
-//! What it mirrors (the token facts in docs/emulator.md, "Local mock (CloudBase access tokens)"):
-//! CloudBase user access tokens are RS256 JWTs with a `kid` header; claims `iss` =
-//! `https://{env_id}.api.tcloudbasegateway.com`, `sub` = the CloudBase uid, `aud` = the env id (a
-//! string), `exp` / `iat` in SECONDS, `scope`, `user_type`, `provider_type`, `groups`, and
-//! optionally `meta: {wxOpenId, wxUnionId}`.
+//! What it mirrors: the token shapes recorded, with their public sources, in
+//! `testdata/cloudbase_token_shapes.json` (docs/identity.md "What real tokens look like"); the
+//! mock's tests compare every shape it mints with that file. In short: RS256, header
+//! `{"alg","kid"}` (no `typ`, a UUID kid); a user token's claims `iss` =
+//! `https://{env}.ap-shanghai.tcb-api.tencentcloudapi.com` (the SDK's sign-in host; the gateway
+//! or another form on request: [`MockIssuer`]), `sub` = a 19-digit uid, `aud` = the env id,
+//! `exp` / `iat` in SECONDS 7,200 apart, `scope: "user sso"`, `meta: {wxOpenId, wxUnionId}`
+//! always present (empty strings unless given), `user_id` = `sub`, `user_type: "external"`;
+//! the publishable key (`sub: "anon"`, `scope: "anonymous"`) and the server API key (no `iss`,
+//! no `sub`) shapes too.
 //!
-//! Routes (same paths as the gateway, so a function needs only the URL overrides):
+//! Routes (same paths as CloudBase, so a function needs only the URL overrides):
 //!
 //! | route | answer |
 //! |---|---|
 //! | `GET /auth/v1/certs` | the JWKS of the published keys: `{"keys":[{"kid","kty":"RSA","alg":"RS256","use":"sig","n","e"}]}`, or the [`JwksFault`] set |
-//! | `GET /auth/v1/token/introspect` | with `Authorization: Bearer <token>`: `{"token_type":"Bearer","client_id":env_id,"sub":uid,"scope":...}` when the token verifies against a published key, else `{}` (HTTP 200, as CloudBase); or the [`IntrospectFault`] set |
-//! | `POST /mock/auth/token` | mock only: `{"uid", "openid"?, "unionid"?, "ttl_secs"?}` → `{"access_token", "expires_in"}` (seconds); 400 `{"error","message"}` on a bad body |
+//! | `GET /auth/v1/token/introspect` | with `Authorization: Bearer <token>`: `{"token_type":"Bearer","client_id":env_id,"sub":uid,"scope":...}` when the token verifies against a published key, else `{}` (HTTP 200, as CloudBase documents); or the [`IntrospectFault`] set |
+//! | `GET /auth/v1/user/me` | with a Bearer token that verifies: the profile in the documented shape `{sub, user_id, name, picture, groups, providers: [{id, provider_user_id, name}], status, ...}`, its `custom` provider carrying the customUserId the token was minted for; else HTTP 401 `{"error":"unauthenticated","error_description"}`; or the [`UserMeFault`] set |
+//! | `POST /mock/auth/token` | mock only: `{"uid"?, "openid"?, "unionid"?, "custom_user_id"?, "anonymous"?, "ttl_secs"?}` → `{"access_token", "expires_in"}` (seconds); 400 `{"error","message"}` on a bad body |
 //!
 //! Design choices, each where it matters:
 //! - Keys are 2048-bit RSA made by aws-lc-rs (fast, already a devtools dependency) and signed
@@ -23,8 +29,10 @@
 //! - The *signing* key and the *published* keys are separate, so a test can make a key that
 //!   signs but is not yet published ([`MockCloudBase::stage_rotation`]) and publish it later
 //!   ([`MockCloudBase::publish_staged`]): "an unknown kid makes the verifier refetch once".
-//! - [`MockCloudBase::issuer`] is the production issuer for the env id, so a function pointed at
-//!   the mock needs `TCB_JWKS_URL` / `TCB_INTROSPECT_URL` only ([`MockCloudBase::env_vars`]).
+//! - The default issuer is a real CloudBase host form, which the functions' default settings
+//!   accept: [`MockCloudBase::env_vars`] sets only the URLs (and `TCB_ISSUER_HOSTS=false`, so no
+//!   function asks a real issuer host from a test), never `TCB_TOKEN_ISSUER`, so the tests prove
+//!   the defaults.
 //! - Introspection here is strict (no clock leeway, `nbf` and `iat` checked): it stands for the
 //!   issuer's own check, which has no other clock to forgive. It sets no size limit on the token,
 //!   so a test of an oversized token sees the function's own bound, not the mock's.
@@ -50,6 +58,8 @@ use serde_json::{Value, json};
 pub const JWKS_PATH: &str = "/auth/v1/certs";
 /// The introspection path, as at `https://{env_id}.api.tcloudbasegateway.com`.
 pub const INTROSPECT_PATH: &str = "/auth/v1/token/introspect";
+/// The profile path (documented: `docs/identity.md` "customUserId over HTTP").
+pub const USER_ME_PATH: &str = "/auth/v1/user/me";
 /// The mock-only route that mints a token over HTTP (for scripts).
 pub const MINT_PATH: &str = "/mock/auth/token";
 /// Default token lifetime, seconds (CloudBase access tokens: 2 hours, as far as public docs say).
@@ -59,9 +69,52 @@ pub const MAX_TTL_SECS: u64 = 86_400;
 /// Size of the [`JwksFault::Huge`] body, bytes (8 MiB).
 pub const HUGE_JWKS_BYTES: usize = 8 * 1024 * 1024;
 
-/// The production issuer (and API base) for `env_id`: `https://{env_id}.api.tcloudbasegateway.com`.
-pub fn issuer_for(env_id: &str) -> String {
+/// The gateway issuer (and API base) for `env_id`: `https://{env_id}.api.tcloudbasegateway.com`.
+pub fn gateway_issuer(env_id: &str) -> String {
     format!("https://{env_id}.api.tcloudbasegateway.com")
+}
+
+/// The issuer real user tokens carry: `https://{env_id}.ap-shanghai.tcb-api.tencentcloudapi.com`
+/// (the js-sdk 2.x sign-in host of the `ap-shanghai` region).
+pub fn issuer_for(env_id: &str) -> String {
+    format!("https://{env_id}.ap-shanghai.tcb-api.tencentcloudapi.com")
+}
+
+/// Which `iss` the mock's tokens carry (its other issuers' tokens still verify at its routes).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum MockIssuer {
+    /// `https://{env}.ap-shanghai.tcb-api.tencentcloudapi.com`, as every real user token seen.
+    #[default]
+    TcbApi,
+    /// `https://{env}.api.tcloudbasegateway.com`.
+    Gateway,
+    /// `https://{env}.api.intl.tcloudbasegateway.com`.
+    IntlGateway,
+    /// The mock's own `http://127.0.0.1:PORT`: a token whose issuer host is reachable, to test
+    /// asking the issuer's own key set and profile (`TCB_ISSUER_HOSTS`).
+    Loopback,
+}
+
+/// A 19-digit numeric uid, as real tokens' `sub` (random).
+pub fn new_uid() -> String {
+    format!(
+        "{}{:018}",
+        1 + rand::random::<u8>() % 9,
+        rand::random::<u64>() % 1_000_000_000_000_000_000
+    )
+}
+
+fn uuid() -> String {
+    let b: [u8; 16] = rand::random();
+    let h = |r: std::ops::Range<usize>| b[r].iter().map(|x| format!("{x:02x}")).collect::<String>();
+    format!(
+        "{}-{}-{}-{}-{}",
+        h(0..4),
+        h(4..6),
+        h(6..8),
+        h(8..10),
+        h(10..16)
+    )
 }
 
 /// Seconds since the Unix epoch (JWT time unit).
@@ -111,7 +164,7 @@ fn pem(label: &str, der: &[u8]) -> String {
 }
 
 impl JwtKey {
-    /// A new 2048-bit key with a random kid (16 base64url characters).
+    /// A new 2048-bit key with a random kid (a UUID, as real kids).
     ///
     /// # Errors
     /// When aws-lc cannot generate or encode the key (an `io::Error` of kind `Other`).
@@ -131,7 +184,7 @@ impl JwtKey {
             .as_ref()
             .to_vec();
         Ok(JwtKey {
-            kid: URL_SAFE_NO_PAD.encode(rand::random::<[u8; 12]>()),
+            kid: uuid(),
             encoding,
             n: URL_SAFE_NO_PAD.encode(&parts.n),
             e: URL_SAFE_NO_PAD.encode(&parts.e),
@@ -150,14 +203,15 @@ impl JwtKey {
         json!({"kid": self.kid, "kty": "RSA", "alg": "RS256", "use": "sig", "n": self.n, "e": self.e})
     }
 
-    /// An RS256 JWT of `claims` with header `{"typ":"JWT","alg":"RS256","kid": kid}`. `kid` need
-    /// not be this key's own (a forged token uses another key's kid).
+    /// An RS256 JWT of `claims` with header `{"alg":"RS256","kid": kid}` (no `typ`, as real
+    /// tokens). `kid` need not be this key's own (a forged token uses another key's kid).
     ///
     /// # Panics
     /// Never for a key made by [`JwtKey::generate`] and JSON claims (jsonwebtoken fails only on
     /// a key it cannot parse or claims it cannot serialise).
     pub fn sign(&self, kid: &str, claims: &Value) -> String {
         let mut header = Header::new(Algorithm::RS256);
+        header.typ = None;
         header.kid = Some(kid.to_owned());
         jsonwebtoken::encode(&header, claims, &self.encoding)
             .expect("RS256 with a key aws-lc generated")
@@ -183,29 +237,32 @@ impl JwtKey {
     }
 }
 
-/// The claims of a token to mint. `UserClaims::new(uid)` gives the real shape; the builder
-/// methods add WeChat ids or override a claim for a test.
+/// The claims of a user token to mint. `UserClaims::new(uid)` gives the real shape
+/// (`testdata/cloudbase_token_shapes.json` "user"); the builder methods add WeChat ids, the
+/// customUserId the mock's `/auth/v1/user/me` reports, or override a claim for a test.
 ///
 /// Times are Unix SECONDS. The token is (before `extra`):
 ///
 /// ```json
-/// {"iss": "https://{env_id}.api.tcloudbasegateway.com", "sub": uid, "aud": env_id,
-///  "iat": now, "exp": now + ttl_secs, "scope": "user", "user_type": "externalUser",
-///  "provider_type": "custom", "groups": ["default"],
-///  "meta": {"wxOpenId": openid, "wxUnionId": unionid}}
+/// {"iss": "https://{env_id}.ap-shanghai.tcb-api.tencentcloudapi.com", "sub": uid, "aud": env_id,
+///  "iat": now, "exp": now + ttl_secs, "at_hash": "<random>", "scope": "user sso",
+///  "project_id": env_id, "provider_type": "custom",
+///  "meta": {"wxOpenId": openid or "", "wxUnionId": unionid or ""},
+///  "user_id": uid, "user_type": "external"}
 /// ```
 ///
-/// `nbf` appears only when set; `meta` only with an openid or unionid, each key only when given.
-/// The `user_type` / `provider_type` values are placeholders of the right type: which strings
-/// CloudBase puts there for a WeChat user is UNCONFIRMED.
+/// `nbf` appears only when set. Real uids are 19-digit strings ([`new_uid`]); tests may use any.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserClaims {
-    /// `sub`: the CloudBase uid.
+    /// `sub` and `user_id`: the CloudBase uid.
     pub uid: String,
-    /// `meta.wxOpenId`.
+    /// `meta.wxOpenId` (`""` when `None`).
     pub openid: Option<String>,
-    /// `meta.wxUnionId`.
+    /// `meta.wxUnionId` (`""` when `None`).
     pub unionid: Option<String>,
+    /// The customUserId the mock's `/auth/v1/user/me` reports for this uid (not in the token,
+    /// as with real custom-ticket users).
+    pub custom_user_id: Option<String>,
     /// Lifetime: `exp = now + ttl_secs` unless [`UserClaims::exp`] is set. Default 7200.
     pub ttl_secs: u64,
     /// `aud` instead of the env id.
@@ -230,6 +287,7 @@ impl UserClaims {
             uid: uid.to_owned(),
             openid: None,
             unionid: None,
+            custom_user_id: None,
             ttl_secs: DEFAULT_TTL_SECS,
             aud: None,
             iss: None,
@@ -249,6 +307,13 @@ impl UserClaims {
     /// With `meta.wxUnionId`.
     pub fn unionid(mut self, unionid: &str) -> Self {
         self.unionid = Some(unionid.to_owned());
+        self
+    }
+
+    /// The customUserId the mock's `/auth/v1/user/me` reports for this user (getLoginTicket's
+    /// tickets carry the openid there).
+    pub fn custom_user_id(mut self, id: &str) -> Self {
+        self.custom_user_id = Some(id.to_owned());
         self
     }
 
@@ -294,43 +359,67 @@ impl UserClaims {
         self
     }
 
-    /// The claims as JSON for a token of `env_id` issued at `now` (seconds).
+    /// The claims as JSON for a token of `env_id` issued at `now` (seconds), with `iss` =
+    /// [`issuer_for`]`(env_id)` unless [`UserClaims::iss`] says otherwise.
     pub fn to_json(&self, env_id: &str, now: i64) -> Value {
         let mut c = json!({
             "iss": self.iss.clone().unwrap_or_else(|| issuer_for(env_id)),
             "sub": self.uid,
             "aud": self.aud.as_deref().unwrap_or(env_id),
-            "iat": self.iat.unwrap_or(now),
             "exp": self.exp.unwrap_or(now.saturating_add(self.ttl_secs as i64)),
-            "scope": "user",
-            "user_type": "externalUser",
+            "iat": self.iat.unwrap_or(now),
+            "at_hash": URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>()),
+            "scope": "user sso",
+            "project_id": env_id,
             "provider_type": "custom",
-            "groups": ["default"],
+            "meta": {
+                "wxOpenId": self.openid.as_deref().unwrap_or_default(),
+                "wxUnionId": self.unionid.as_deref().unwrap_or_default(),
+            },
+            "user_id": self.uid,
+            "user_type": "external",
         });
         if let Some(nbf) = self.nbf {
             c["nbf"] = nbf.into();
         }
-        if self.openid.is_some() || self.unionid.is_some() {
-            let mut meta = serde_json::Map::new();
-            if let Some(o) = &self.openid {
-                meta.insert("wxOpenId".into(), o.clone().into());
-            }
-            if let Some(u) = &self.unionid {
-                meta.insert("wxUnionId".into(), u.clone().into());
-            }
-            c["meta"] = Value::Object(meta);
-        }
-        if let Value::Object(m) = &mut c {
-            for (k, v) in &self.extra {
-                if v.is_null() {
-                    m.remove(k);
-                } else {
-                    m.insert(k.clone(), v.clone());
-                }
-            }
-        }
+        apply_extra(&mut c, &self.extra);
         c
     }
+}
+
+fn apply_extra(c: &mut Value, extra: &serde_json::Map<String, Value>) {
+    if let Value::Object(m) = c {
+        for (k, v) in extra {
+            if v.is_null() {
+                m.remove(k);
+            } else {
+                m.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+/// The claims of the anonymous publishable key of `env_id` issued by `iss` at `now` (seconds):
+/// `testdata/cloudbase_token_shapes.json` "publishable_key" (`sub: "anon"`, `scope:
+/// "anonymous"`, `exp` in 2099).
+pub fn publishable_key_claims(env_id: &str, iss: &str, now: i64) -> Value {
+    json!({
+        "iss": iss, "sub": "anon", "aud": env_id,
+        "exp": 4_070_908_800_i64, "iat": now,
+        "scope": "anonymous", "role": "anon", "is_anonymous": true,
+        "client_type": "client_user",
+        "meta": {"platform": "PublishableKey"},
+    })
+}
+
+/// The claims of a server API key of `env_id` at `now` (seconds):
+/// `testdata/cloudbase_token_shapes.json` "api_key" (no `iss`, no `sub`).
+pub fn api_key_claims(env_id: &str, now: i64) -> Value {
+    json!({
+        "aud": env_id, "exp": 253_402_300_799_i64, "iat": now,
+        "groups": ["administrator"], "is_system_admin": true,
+        "meta": {"platform": "ApiKey", "internalUserType": "administrator"},
+    })
 }
 
 /// How `GET /auth/v1/certs` misbehaves (set with [`MockCloudBase::set_jwks_fault`]).
@@ -369,6 +458,25 @@ pub enum IntrospectFault {
     Slow(Duration),
     /// HTTP 200, `application/json`, a body that is not JSON.
     Garbage,
+    /// `{"active": false, "sub": <the token's sub>}` for any token, verified or not: an answer
+    /// that names the token's user but does not vouch for it.
+    InactiveWithSub,
+    /// `{"error": "invalid_token", "error_description", "sub": <the token's sub>}` for any token.
+    ErrorWithSub,
+}
+
+/// How `GET /auth/v1/user/me` misbehaves (set with [`MockCloudBase::set_user_me_fault`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UserMeFault {
+    /// The profile.
+    #[default]
+    None,
+    /// HTTP 503 with an HTML page.
+    Down,
+    /// Waits this long, then the profile.
+    Slow(Duration),
+    /// The profile of another user (`sub` differs).
+    OtherUser,
 }
 
 struct Keys {
@@ -380,12 +488,20 @@ struct Keys {
 
 struct Shared {
     env_id: String,
+    /// The `iss` of minted tokens.
     issuer: String,
+    /// Every `iss` the mock's routes accept: the env's three CloudBase issuer forms and its own
+    /// loopback base.
+    accepted_issuers: Vec<String>,
     keys: Mutex<Keys>,
+    /// customUserId by uid, for `/auth/v1/user/me`.
+    custom_users: Mutex<std::collections::HashMap<String, String>>,
     jwks_fault: Mutex<JwksFault>,
     introspect_fault: Mutex<IntrospectFault>,
+    user_me_fault: Mutex<UserMeFault>,
     jwks_fetches: AtomicU32,
     introspect_calls: AtomicU32,
+    user_me_calls: AtomicU32,
 }
 
 /// A running CloudBase auth mock. Dropping it stops the server.
@@ -412,8 +528,8 @@ impl Shared {
     }
 
     /// The claims of `token` when it verifies against a published key: RS256 only, its `kid`
-    /// published, `exp` in the future and `nbf` / `iat` not (no leeway), `aud` = env id, `iss` =
-    /// the issuer, `sub` present.
+    /// published, `exp` in the future and `nbf` / `iat` not (no leeway), `aud` = env id, `iss`
+    /// one of the accepted issuers, `sub` present.
     fn verify(&self, token: &str) -> Option<Value> {
         let header = jsonwebtoken::decode_header(token).ok()?;
         if header.alg != Algorithm::RS256 {
@@ -431,9 +547,12 @@ impl Shared {
         v.leeway = 0;
         v.validate_nbf = true;
         v.set_audience(&[&self.env_id]);
-        v.set_issuer(&[&self.issuer]);
+        v.set_issuer(&self.accepted_issuers);
         v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         let claims = jsonwebtoken::decode::<Value>(token, &key, &v).ok()?.claims;
+        // jsonwebtoken's issuer check also passes an `iss` array holding the issuer; CloudBase's
+        // own tokens carry a string.
+        claims.get("iss")?.as_str()?;
         let iat_ok = claims
             .get("iat")
             .is_none_or(|iat| iat.as_i64().is_some_and(|iat| iat <= now_secs()));
@@ -473,6 +592,21 @@ async fn introspect(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Respons
         IntrospectFault::Down => return html_response(StatusCode::SERVICE_UNAVAILABLE, DOWN_PAGE),
         IntrospectFault::Slow(d) => tokio::time::sleep(d).await,
         IntrospectFault::Garbage => return json_response(StatusCode::OK, GARBAGE.into()),
+        IntrospectFault::InactiveWithSub | IntrospectFault::ErrorWithSub => {
+            let sub = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .and_then(|t| jsonwebtoken::dangerous::insecure_decode_claims::<Value>(t).ok())
+                .and_then(|c| c.get("sub").cloned())
+                .unwrap_or(Value::Null);
+            let body = if fault == IntrospectFault::InactiveWithSub {
+                json!({"active": false, "sub": sub})
+            } else {
+                json!({"error": "invalid_token", "error_description": "token revoked", "sub": sub})
+            };
+            return json_response(StatusCode::OK, body.to_string());
+        }
     }
     let token = headers
         .get(header::AUTHORIZATION)
@@ -490,6 +624,46 @@ async fn introspect(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Respons
     json_response(StatusCode::OK, body.to_string())
 }
 
+/// `GET /auth/v1/user/me`: the documented profile shape (`docs/identity.md` "customUserId over
+/// HTTP"; `@cloudbase/oauth` `src/auth/models.ts` `UserProfile`, `UserProfileProvider`), with a
+/// `custom` provider when the uid was minted with a customUserId. A token that does not verify:
+/// 401 with CloudBase's error body shape `{error, error_description}` (`@cloudbase/oauth`
+/// `src/oauth2client/models.ts` `ResponseError`).
+async fn user_me(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    s.user_me_calls.fetch_add(1, Ordering::SeqCst);
+    let fault = *s.user_me_fault.lock().unwrap();
+    match fault {
+        UserMeFault::None | UserMeFault::OtherUser => {}
+        UserMeFault::Down => return html_response(StatusCode::SERVICE_UNAVAILABLE, DOWN_PAGE),
+        UserMeFault::Slow(d) => tokio::time::sleep(d).await,
+    }
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let Some(claims) = token.and_then(|t| s.verify(t)) else {
+        let body = json!({"error": "unauthenticated", "error_description": "invalid access token"});
+        return json_response(StatusCode::UNAUTHORIZED, body.to_string());
+    };
+    let sub = claims["sub"].as_str().unwrap_or_default().to_owned();
+    let mut providers = Vec::new();
+    if let Some(custom) = s.custom_users.lock().unwrap().get(&sub) {
+        providers.push(json!({"id": "custom", "provider_user_id": custom, "name": "custom"}));
+    }
+    let shown_sub = if fault == UserMeFault::OtherUser {
+        new_uid()
+    } else {
+        sub.clone()
+    };
+    let body = json!({
+        "sub": shown_sub, "user_id": sub, "name": "", "picture": "", "username": "",
+        "groups": [{"id": "default"}], "providers": providers,
+        "status": "ACTIVE", "meta": claims.get("meta").cloned().unwrap_or(Value::Null),
+        "created_from": "custom",
+    });
+    json_response(StatusCode::OK, body.to_string())
+}
+
 fn bad_request(message: &str) -> Response {
     let body = json!({"error": "BAD_REQUEST", "message": message});
     json_response(StatusCode::BAD_REQUEST, body.to_string())
@@ -498,12 +672,30 @@ fn bad_request(message: &str) -> Response {
 async fn mint_route(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
     let Ok(Value::Object(req)) = serde_json::from_slice::<Value>(&body) else {
         return bad_request(
-            r#"expected a JSON object {"uid", "openid"?, "unionid"?, "ttl_secs"?}"#,
+            r#"expected a JSON object {"uid"?, "openid"?, "unionid"?, "custom_user_id"?, "anonymous"?, "ttl_secs"?}"#,
         );
     };
+    if req
+        .get("anonymous")
+        .is_some_and(|v| *v == Value::Bool(true))
+    {
+        let token = sign_with_current(
+            &s,
+            &publishable_key_claims(&s.env_id, &s.issuer, now_secs()),
+        );
+        return json_response(
+            StatusCode::OK,
+            json!({"access_token": token, "expires_in": 4_070_908_800_i64 - now_secs()})
+                .to_string(),
+        );
+    }
     let text = |k: &str| req.get(k).and_then(Value::as_str).map(str::to_owned);
-    let Some(uid) = text("uid").filter(|u| (1..=256).contains(&u.len())) else {
-        return bad_request("uid must be a string of 1 to 256 bytes");
+    let uid = match req.get("uid") {
+        None | Some(Value::Null) => new_uid(),
+        Some(_) => match text("uid").filter(|u| (1..=256).contains(&u.len())) {
+            Some(u) => u,
+            None => return bad_request("uid must be a string of 1 to 256 bytes"),
+        },
     };
     let ttl = match req.get("ttl_secs") {
         None | Some(Value::Null) => DEFAULT_TTL_SECS,
@@ -512,7 +704,7 @@ async fn mint_route(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
             None => return bad_request("ttl_secs must be an integer from 1 to 86400 (seconds)"),
         },
     };
-    for k in ["openid", "unionid"] {
+    for k in ["openid", "unionid", "custom_user_id"] {
         if req.get(k).is_some_and(|v| !v.is_null() && !v.is_string()) {
             return bad_request(&format!("{k} must be a string"));
         }
@@ -520,11 +712,25 @@ async fn mint_route(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
     let mut claims = UserClaims::new(&uid).ttl_secs(ttl);
     claims.openid = text("openid");
     claims.unionid = text("unionid");
-    let token = sign_with_current(&s, &claims.to_json(&s.env_id, now_secs()));
+    claims.custom_user_id = text("custom_user_id");
+    let token = mint_with(&s, &claims);
     json_response(
         StatusCode::OK,
         json!({"access_token": token, "expires_in": ttl}).to_string(),
     )
+}
+
+/// Sign `claims` (the mock's issuer unless they set one) and remember its customUserId.
+fn mint_with(s: &Shared, claims: &UserClaims) -> String {
+    if let Some(custom) = &claims.custom_user_id {
+        s.custom_users
+            .lock()
+            .unwrap()
+            .insert(claims.uid.clone(), custom.clone());
+    }
+    let mut claims = claims.clone();
+    claims.iss.get_or_insert_with(|| s.issuer.clone());
+    sign_with_current(s, &claims.to_json(&s.env_id, now_secs()))
 }
 
 fn sign_with_current(s: &Shared, claims: &Value) -> String {
@@ -533,12 +739,21 @@ fn sign_with_current(s: &Shared, claims: &Value) -> String {
 }
 
 impl MockCloudBase {
-    /// Start on `127.0.0.1`, a free port, for `env_id`, with one signing key, published.
+    /// Start on `127.0.0.1`, a free port, for `env_id`, with one signing key, published; its
+    /// tokens carry the tcb-api issuer ([`MockIssuer::TcbApi`]).
     ///
     /// # Errors
     /// `InvalidInput` for an empty `env_id`; when the port cannot be bound; when the key cannot
     /// be generated.
     pub async fn start(env_id: &str) -> std::io::Result<Self> {
+        Self::start_with(env_id, MockIssuer::default()).await
+    }
+
+    /// [`MockCloudBase::start`], its tokens carrying `issuer`'s form.
+    ///
+    /// # Errors
+    /// As [`MockCloudBase::start`].
+    pub async fn start_with(env_id: &str, issuer: MockIssuer) -> std::io::Result<Self> {
         if env_id.is_empty() {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
@@ -546,24 +761,43 @@ impl MockCloudBase {
             ));
         }
         let key = Arc::new(JwtKey::generate()?);
+        // The port is known only once bound; the loopback issuer is filled in then.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let own = match issuer {
+            MockIssuer::TcbApi => issuer_for(env_id),
+            MockIssuer::Gateway => gateway_issuer(env_id),
+            MockIssuer::IntlGateway => format!("https://{env_id}.api.intl.tcloudbasegateway.com"),
+            MockIssuer::Loopback => base.clone(),
+        };
         let shared = Arc::new(Shared {
             env_id: env_id.to_owned(),
-            issuer: issuer_for(env_id),
+            issuer: own,
+            accepted_issuers: vec![
+                issuer_for(env_id),
+                gateway_issuer(env_id),
+                format!("https://{env_id}.api.intl.tcloudbasegateway.com"),
+                base,
+            ],
             keys: Mutex::new(Keys {
                 signing: key.clone(),
                 published: vec![key],
             }),
+            custom_users: Mutex::default(),
             jwks_fault: Mutex::default(),
             introspect_fault: Mutex::default(),
+            user_me_fault: Mutex::default(),
             jwks_fetches: AtomicU32::new(0),
             introspect_calls: AtomicU32::new(0),
+            user_me_calls: AtomicU32::new(0),
         });
         let app = axum::Router::new()
             .route(JWKS_PATH, get(certs))
             .route(INTROSPECT_PATH, get(introspect))
+            .route(USER_ME_PATH, get(user_me))
             .route(MINT_PATH, post(mint_route))
             .with_state(shared.clone());
-        let server = crate::LocalServer::start(app).await?;
+        let server = crate::LocalServer::serve(listener, app)?;
         Ok(MockCloudBase { server, shared })
     }
 
@@ -587,7 +821,12 @@ impl MockCloudBase {
         format!("{}{INTROSPECT_PATH}", self.base_url())
     }
 
-    /// The `iss` of its tokens: the production `https://{env_id}.api.tcloudbasegateway.com`.
+    /// `http://127.0.0.1:PORT/auth/v1/user/me`, for `TCB_USER_ME_URL`.
+    pub fn user_me_url(&self) -> String {
+        format!("{}{USER_ME_PATH}", self.base_url())
+    }
+
+    /// The `iss` of its tokens ([`MockIssuer`]).
     pub fn issuer(&self) -> &str {
         &self.shared.issuer
     }
@@ -598,21 +837,45 @@ impl MockCloudBase {
     }
 
     /// The variables that make a function trust this mock: `TCB_ENV`, `TCB_JWKS_URL`,
-    /// `TCB_INTROSPECT_URL` and `TCB_TOKEN_ISSUER` (the production default, given explicitly so
-    /// that a stray value in the caller's environment cannot win). `TCB_TOKEN_VERIFY` is left to
-    /// the caller: it chooses the method under test.
+    /// `TCB_INTROSPECT_URL`, `TCB_USER_ME_URL`, and `TCB_ISSUER_HOSTS=false` so that no function
+    /// asks a real CloudBase host from a test. Not `TCB_TOKEN_ISSUER`: the mock's tokens carry
+    /// a real issuer form, which the functions' defaults must accept; except a
+    /// [`MockIssuer::Loopback`] mock, whose issuer is listed and whose host is asked
+    /// (`TCB_ISSUER_HOSTS=true`). `TCB_TOKEN_VERIFY` is left to the caller: it chooses the method
+    /// under test.
     pub fn env_vars(&self) -> Vec<(String, String)> {
-        vec![
+        let loopback = self.issuer() == self.base_url();
+        let mut vars = vec![
             ("TCB_ENV".into(), self.env_id().to_owned()),
             ("TCB_JWKS_URL".into(), self.jwks_url()),
             ("TCB_INTROSPECT_URL".into(), self.introspect_url()),
-            ("TCB_TOKEN_ISSUER".into(), self.issuer().to_owned()),
-        ]
+            ("TCB_USER_ME_URL".into(), self.user_me_url()),
+            ("TCB_ISSUER_HOSTS".into(), loopback.to_string()),
+        ];
+        if loopback {
+            vars.push(("TCB_TOKEN_ISSUER".into(), self.issuer().to_owned()));
+        }
+        vars
     }
 
-    /// A token of `claims` signed by the current signing key (see [`UserClaims`] for the shape).
+    /// A user token of `claims`, signed by the current signing key (see [`UserClaims`] for the
+    /// shape); its customUserId, if any, is what `/auth/v1/user/me` reports for the uid.
     pub fn mint(&self, claims: UserClaims) -> String {
-        self.sign_claims(&claims.to_json(self.env_id(), now_secs()))
+        mint_with(&self.shared, &claims)
+    }
+
+    /// The env's anonymous publishable key ([`publishable_key_claims`]).
+    pub fn publishable_key(&self) -> String {
+        self.sign_claims(&publishable_key_claims(
+            self.env_id(),
+            self.issuer(),
+            now_secs(),
+        ))
+    }
+
+    /// A server API key ([`api_key_claims`]): no `iss`, no `sub`.
+    pub fn api_key(&self) -> String {
+        self.sign_claims(&api_key_claims(self.env_id(), now_secs()))
     }
 
     /// Any JSON claims, signed RS256 by the current signing key under its own kid (for forged
@@ -681,6 +944,16 @@ impl MockCloudBase {
     /// Set how `/auth/v1/token/introspect` answers from the next request on.
     pub fn set_introspect_fault(&self, fault: IntrospectFault) {
         *self.shared.introspect_fault.lock().unwrap() = fault;
+    }
+
+    /// Set how `/auth/v1/user/me` answers from the next request on.
+    pub fn set_user_me_fault(&self, fault: UserMeFault) {
+        *self.shared.user_me_fault.lock().unwrap() = fault;
+    }
+
+    /// `GET /auth/v1/user/me` requests received (faulty answers included).
+    pub fn user_me_calls(&self) -> u32 {
+        self.shared.user_me_calls.load(Ordering::SeqCst)
     }
 
     /// `GET /auth/v1/certs` requests received (faulty answers included).

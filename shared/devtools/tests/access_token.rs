@@ -6,6 +6,11 @@
 //! garbage, empty, huge or of the wrong shape gives `503 AUTH_UNAVAILABLE` (with `Retry-After`)
 //! when introspect is down too, and the caller when introspect answers; rotation takes one
 //! refetch; a storm of unknown kids takes at most one; no token shows up in any answer or log line.
+//!
+//! Issue 18: tokens of the three real shapes (`testdata/cloudbase_token_shapes.json`: a user, the
+//! publishable key, a server API key) in every issuer form, in `jwks` and `introspect` mode; the
+//! customUserId of a custom-ticket user from `/auth/v1/user/me`, one call per token; the key set
+//! of the token's own issuer host; introspect answers that name the user without vouching.
 
 use std::io::Write;
 use std::time::Duration;
@@ -14,7 +19,9 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 use wxlogin_devtools::emulator::Outcome;
 use wxlogin_devtools::events;
-use wxlogin_devtools::mock_cloudbase::{IntrospectFault, JwksFault, MockCloudBase, UserClaims};
+use wxlogin_devtools::mock_cloudbase::{
+    IntrospectFault, JwksFault, MockCloudBase, MockIssuer, UserClaims, UserMeFault, new_uid,
+};
 use wxlogin_devtools::testkit::{WebProcess, function_bin, http_parts, start, tokens};
 
 const ENV_ID: &str = "env-tokens";
@@ -91,17 +98,32 @@ async fn verified_tokens_name_the_caller_and_every_forgery_is_refused() {
     let (status, body, raw) = get(&web, &[("Authorization", &format!("bearer {bare}"))]).await;
     seen.keep(&raw);
     assert_eq!(status, 200, "{body}");
-    // isAnonymous from the token's scope ("user" here; the anonymous scope's name is UNCONFIRMED).
+    // isAnonymous always said for a token; no customUserId (the mock's user/me lists no custom
+    // provider for this user).
     assert_eq!(
         body,
         json!({"openid": null, "appid": null, "unionid": null, "uid": "uid-bob", "isAnonymous": false})
     );
     assert_eq!(mock.jwks_fetches(), 1, "one fetch, then the cached key set");
 
-    // Inside the 60 s leeway.
-    let leeway = tokens::expired_inside_leeway(&mock, "uid-late");
+    // Inside the 60 s leeway (with the openid in its meta: no user/me lookup).
+    let now = wxlogin_devtools::mock_cloudbase::now_secs();
+    let leeway = mock.mint(
+        UserClaims::new("uid-late")
+            .openid("o-late")
+            .iat(now - 3600)
+            .exp(now - 30),
+    );
     let (status, body, _) = get(&web, &[("Authorization", &format!("Bearer {leeway}"))]).await;
     assert_eq!((status, body["uid"].clone()), (200, json!("uid-late")));
+    // Without an openid, user/me is asked, and CloudBase's clock has no leeway: it refuses.
+    let late = tokens::expired_inside_leeway(&mock, "uid-late");
+    let (status, body, _) = get(&web, &[("Authorization", &format!("Bearer {late}"))]).await;
+    assert_eq!(
+        (status, body["reason"].clone()),
+        (401, json!("rejected")),
+        "{body}"
+    );
 
     // The token inside X-Cloudbase-Context alone; then both places, agreeing and not.
     let ctx = cloudbase_context(
@@ -149,8 +171,9 @@ async fn verified_tokens_name_the_caller_and_every_forgery_is_refused() {
         "unknown-kid" => "unknown_key",
         "expired" => "expired",
         "not-yet-valid" | "iat-in-future" => "not_yet_valid",
-        "wrong-aud" => "wrong_env",
-        "wrong-iss" => "wrong_issuer",
+        "wrong-aud" | "other-env" => "wrong_env",
+        "wrong-iss" | "iss-array" | "foreign-issuer" => "wrong_issuer",
+        "api-key" => "missing_claim",
         _ => "malformed",
     };
     let forged = tokens::must_reject(&mock, "uid-alice").unwrap();
@@ -205,7 +228,7 @@ async fn verified_tokens_name_the_caller_and_every_forgery_is_refused() {
     let (status, logs) = web.stop().await;
     assert!(status.contains("exit status: 0"), "{status}");
     seen.0.push_str(&logs);
-    all_tokens.extend([with_ids.clone(), bare.clone(), leeway]);
+    all_tokens.extend([with_ids.clone(), bare.clone(), leeway, late]);
     let refs: Vec<&str> = all_tokens.iter().map(String::as_str).collect();
     seen.assert_no_token(&refs);
     assert!(!seen.0.contains("SENTINEL-tmp"));
@@ -392,4 +415,294 @@ async fn event_mode_http_events_carry_tokens_and_call_events_do_not() {
     let (_, logs) = runner.stop().await;
     assert!(!logs.contains(&token[token.len() - 20..]));
     assert!(!logs.contains("eyJ"));
+}
+
+/// A request with `token` as `Authorization: Bearer`.
+async fn bearer(web: &WebProcess, token: &str) -> (u16, Value) {
+    let auth = format!("Bearer {token}");
+    let (status, body, _) = get(web, &[("Authorization", &auth)]).await;
+    (status, body)
+}
+
+/// The three real shapes, in each issuer form, in both modes, through getUserInfo and test over
+/// HTTP: a custom-ticket user (no openid in the token: the customUserId from user/me, one call per
+/// token), the publishable key (anonymous), a server API key (refused); a token of another env is
+/// `wrong_env` and an `iss` array `wrong_issuer` in both modes.
+#[tokio::test(flavor = "current_thread")]
+async fn real_token_shapes_in_every_issuer_form_and_mode() {
+    for form in [
+        MockIssuer::TcbApi,
+        MockIssuer::Gateway,
+        MockIssuer::IntlGateway,
+    ] {
+        for mode in ["jwks", "introspect"] {
+            let at = format!("{form:?}/{mode}");
+            let mock = MockCloudBase::start_with(ENV_ID, form.clone())
+                .await
+                .unwrap();
+            let settings = [("TCB_TOKEN_VERIFY", mode)];
+            let info = start_web("getUserInfo", &mock, &settings).await;
+            let test = start_web("test", &mock, &settings).await;
+            let uid = new_uid();
+            let user = mock.mint(UserClaims::new(&uid).custom_user_id("oCustomUser1"));
+            for _ in 0..3 {
+                let (status, body) = bearer(&info, &user).await;
+                assert_eq!(status, 200, "{at}: {body}");
+                assert_eq!(
+                    body,
+                    json!({"openid": "oCustomUser1", "appid": null, "unionid": null, "uid": uid,
+                           "customUserId": "oCustomUser1", "isAnonymous": false}),
+                    "{at}"
+                );
+            }
+            let (status, body) = bearer(&test, &user).await;
+            assert_eq!(
+                (status, body["success"].clone()),
+                (200, json!(true)),
+                "{at}: {body}"
+            );
+            assert_eq!(body["identity"]["openid"], "oCustomUser1", "{at}");
+            assert_eq!(body["identity"]["uid"], json!(uid), "{at}");
+            // One user/me call per token per process (getUserInfo's and test's).
+            assert_eq!(mock.user_me_calls(), 2, "{at}");
+
+            let anon = mock.publishable_key();
+            let (status, body) = bearer(&info, &anon).await;
+            assert_eq!(
+                (status, body),
+                (
+                    200,
+                    json!({"openid": null, "appid": null, "unionid": null, "uid": "anon", "isAnonymous": true})
+                ),
+                "{at}"
+            );
+            let (status, body) = bearer(&test, &anon).await;
+            assert_eq!(
+                (status, body["error"].clone(), body["success"].clone()),
+                (401, json!("ANONYMOUS"), json!(false)),
+                "{at}: {body}"
+            );
+            assert_eq!(
+                mock.user_me_calls(),
+                2,
+                "{at}: an anonymous caller is never looked up"
+            );
+
+            for (name, token, reason) in [
+                ("api-key", mock.api_key(), "missing_claim"),
+                ("other-env", tokens::other_env(&mock, &uid), "wrong_env"),
+                ("iss-array", tokens::iss_array(&mock, &uid), "wrong_issuer"),
+                (
+                    "foreign-issuer",
+                    tokens::foreign_issuer(&mock, &uid),
+                    "wrong_issuer",
+                ),
+            ] {
+                for web in [&info, &test] {
+                    let (status, body) = bearer(web, &token).await;
+                    assert_eq!(
+                        (status, body["error"].clone(), body["reason"].clone()),
+                        (401, json!("INVALID_TOKEN"), json!(reason)),
+                        "{at} {name}: {body}"
+                    );
+                }
+            }
+            if mode == "introspect" {
+                assert_eq!(mock.jwks_fetches(), 0, "{at}");
+                // Claims are checked before CloudBase is asked: two good tokens, two processes.
+                assert_eq!(mock.introspect_calls(), 4, "{at}");
+            } else {
+                assert_eq!(mock.introspect_calls(), 0, "{at}");
+            }
+            let mut logs = info.stop().await.1;
+            logs.push_str(&test.stop().await.1);
+            assert!(!logs.contains("eyJ"), "{at}: a token in the logs");
+            assert!(
+                !logs.contains("oCustomUser1"),
+                "{at}: the customUserId in the logs"
+            );
+            assert!(!logs.contains(&uid), "{at}: a uid in the logs");
+        }
+    }
+}
+
+/// The customUserId lookup fails cleanly: user/me down or naming another user is 503 for
+/// handlers that need the openid; a token that carries its openid never asks; with
+/// `TCB_CUSTOM_USER_ID_IS_OPENID=false` the customUserId is not taken for the openid.
+#[tokio::test(flavor = "current_thread")]
+async fn the_custom_user_id_lookup_and_its_failures() {
+    let mock = MockCloudBase::start(ENV_ID).await.unwrap();
+    let web = start_web("getUserInfo", &mock, &[]).await;
+    for fault in [UserMeFault::Down, UserMeFault::OtherUser] {
+        mock.set_user_me_fault(fault);
+        let token = mock.mint(UserClaims::new(&new_uid()).custom_user_id("oC"));
+        let auth = format!("Bearer {token}");
+        let (status, h, raw) = web
+            .request("GET", "/", &[("Authorization", &auth)], b"")
+            .await;
+        let body = body_json(&raw);
+        assert_eq!(
+            (status, body["error"].clone()),
+            (503, json!("AUTH_UNAVAILABLE")),
+            "{fault:?}: {body}"
+        );
+        assert_eq!(h.get("retry-after").map(String::as_str), Some("10"));
+        // Not cached: once user/me answers, the same token gets its customUserId.
+        mock.set_user_me_fault(UserMeFault::None);
+        let (status, body) = bearer(&web, &token).await;
+        assert_eq!(
+            (status, body["customUserId"].clone()),
+            (200, json!("oC")),
+            "{fault:?}"
+        );
+    }
+    let calls = mock.user_me_calls();
+    let with_openid = mock.mint(
+        UserClaims::new("uid-w")
+            .openid("oInToken")
+            .custom_user_id("c"),
+    );
+    let (status, body) = bearer(&web, &with_openid).await;
+    assert_eq!((status, body["openid"].clone()), (200, json!("oInToken")));
+    assert_eq!(
+        mock.user_me_calls(),
+        calls,
+        "an openid in the token needs no lookup"
+    );
+    web.stop().await;
+
+    let web = start_web(
+        "getUserInfo",
+        &mock,
+        &[("TCB_CUSTOM_USER_ID_IS_OPENID", "false")],
+    )
+    .await;
+    let token = mock.mint(UserClaims::new("uid-n").custom_user_id("team-id-7"));
+    let (status, body) = bearer(&web, &token).await;
+    assert_eq!(
+        (status, body["customUserId"].clone(), body["openid"].clone()),
+        (200, json!("team-id-7"), Value::Null)
+    );
+    web.stop().await;
+}
+
+/// A kid that `TCB_JWKS_URL`'s key set does not hold is looked up at the token's own issuer host,
+/// but only for an accepted issuer: a token naming another host makes no fetch there.
+#[tokio::test(flavor = "current_thread")]
+async fn the_issuer_hosts_key_set_only_for_accepted_issuers() {
+    // The token's issuer: a mock whose issuer is its own loopback URL (so its host is reachable).
+    let issuer = MockCloudBase::start_with(ENV_ID, MockIssuer::Loopback)
+        .await
+        .unwrap();
+    // The configured key set: another mock, with other keys.
+    let gateway = MockCloudBase::start(ENV_ID).await.unwrap();
+    // A host outside the accepted set, with the same shape of routes.
+    let outsider = MockCloudBase::start_with(ENV_ID, MockIssuer::Loopback)
+        .await
+        .unwrap();
+    let mut env = issuer.env_vars();
+    env.retain(|(k, _)| k != "TCB_JWKS_URL");
+    env.push(("TCB_JWKS_URL".into(), gateway.jwks_url()));
+    let web = WebProcess::start(&function_bin("getUserInfo"), &env).await;
+
+    let token = issuer.mint(UserClaims::new("uid-iss").openid("o-iss"));
+    for _ in 0..2 {
+        let (status, body) = bearer(&web, &token).await;
+        assert_eq!(
+            (status, body["uid"].clone()),
+            (200, json!("uid-iss")),
+            "{body}"
+        );
+    }
+    // The configured key set is asked first, and refetched once for the kid it lacks (at most
+    // once a minute); then the issuer's, once.
+    assert_eq!(gateway.jwks_fetches(), 2);
+    assert_eq!(issuer.jwks_fetches(), 1);
+
+    let stray = outsider.mint(UserClaims::new("uid-out").openid("o-out"));
+    let (status, body) = bearer(&web, &stray).await;
+    assert_eq!(
+        (status, body["reason"].clone()),
+        (401, json!("unknown_key")),
+        "{body}"
+    );
+    assert_eq!(
+        outsider.jwks_fetches(),
+        0,
+        "no fetch from a host outside the set"
+    );
+    web.stop().await;
+}
+
+/// Introspect answers that name the token's user without vouching for it are refused, in
+/// introspect mode and as the key set's fallback: a self-signed token stays out.
+#[tokio::test(flavor = "current_thread")]
+async fn introspect_answers_that_do_not_vouch_are_refused() {
+    let mock = MockCloudBase::start(ENV_ID).await.unwrap();
+    let forged = tokens::foreign_key_published_kid(&mock, "uid-x").unwrap();
+    let good = mock.mint(UserClaims::new("uid-g").openid("o-g"));
+    for (mode, jwks) in [("introspect", JwksFault::None), ("jwks", JwksFault::Down)] {
+        mock.set_jwks_fault(jwks);
+        let web = start_web("getUserInfo", &mock, &[("TCB_TOKEN_VERIFY", mode)]).await;
+        for fault in [
+            IntrospectFault::InactiveWithSub,
+            IntrospectFault::ErrorWithSub,
+        ] {
+            mock.set_introspect_fault(fault);
+            for token in [&forged, &good] {
+                let (status, body) = bearer(&web, token).await;
+                assert_eq!(
+                    (status, body["reason"].clone()),
+                    (401, json!("rejected")),
+                    "{mode} {fault:?}: {body}"
+                );
+            }
+        }
+        mock.set_introspect_fault(IntrospectFault::None);
+        let (status, body) = bearer(&web, &good).await;
+        assert_eq!(
+            (status, body["uid"].clone()),
+            (200, json!("uid-g")),
+            "{mode}"
+        );
+        web.stop().await;
+    }
+}
+
+/// Event mode: an HTTP event whose token arrives in `X-Cloudbase-Context` alone, in the real
+/// shape: the user (with the customUserId), the anonymous key, another env's token.
+#[tokio::test(flavor = "current_thread")]
+async fn event_mode_real_shapes_in_x_cloudbase_context() {
+    let mock = MockCloudBase::start(ENV_ID).await.unwrap();
+    let runner = start(&function_bin("getUserInfo"), &mock.env_vars(), 3000).await;
+    let event = |token: &str| {
+        let mut e = events::http_access("GET", "/", None, ENV_ID);
+        e["headers"]["x-cloudbase-context"] = json!(cloudbase_context(
+            &json!({"envId": ENV_ID, "accessToken": token})
+        ));
+        e
+    };
+    let uid = new_uid();
+    let user = mock.mint(UserClaims::new(&uid).custom_user_id("oEvt"));
+    let (status, _, body) = http_parts(&runner.invoke(&event(&user)).await);
+    assert_eq!(
+        (status, body["uid"].clone(), body["openid"].clone()),
+        (200, json!(uid), json!("oEvt")),
+        "{body}"
+    );
+    let (status, _, body) = http_parts(&runner.invoke(&event(&mock.publishable_key())).await);
+    assert_eq!(
+        (status, body["isAnonymous"].clone()),
+        (200, json!(true)),
+        "{body}"
+    );
+    let (status, _, body) =
+        http_parts(&runner.invoke(&event(&tokens::other_env(&mock, &uid))).await);
+    assert_eq!(
+        (status, body["reason"].clone()),
+        (401, json!("wrong_env")),
+        "{body}"
+    );
+    let (_, logs) = runner.stop().await;
+    assert!(!logs.contains("eyJ") && !logs.contains("oEvt"));
 }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use wxlogin_devtools::testkit::script_bootstrap;
 
 fn invoke() -> Command {
@@ -311,8 +311,8 @@ const JWT_START: &str = "eyJ";
 
 #[test]
 fn invoke_access_token_for_sends_a_token_the_cloudbase_mock_vouches_for() {
-    // The real getUserInfo: the HTTP request goes through and the function answers (401 before
-    // it verifies access tokens, 200 after); the token is never in invoke's output.
+    // The real getUserInfo: the HTTP request goes through and the function answers with the
+    // token's caller; the token is never in invoke's output.
     let bin = function_bin("getUserInfo");
     let (code, out, err) = run(
         "getUserInfo",
@@ -330,9 +330,11 @@ fn invoke_access_token_for_sends_a_token_the_cloudbase_mock_vouches_for() {
     );
     assert_eq!(code, 0, "{err}");
     let r: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
-    assert!(
-        [200, 401].contains(&r["statusCode"].as_i64().unwrap_or_default()),
-        "{out}"
+    assert_eq!(r["statusCode"], 200, "{out}");
+    let body: Value = serde_json::from_str(r["body"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (body["uid"].clone(), body["openid"].clone()),
+        (json!("uid-cli-1"), json!("oTokenUser"))
     );
     assert!(
         !out.contains(JWT_START) && !err.contains(JWT_START),
@@ -343,6 +345,50 @@ fn invoke_access_token_for_sends_a_token_the_cloudbase_mock_vouches_for() {
         "{err}"
     );
     assert!(!err.contains("--openid ignored"), "{err}");
+
+    // A custom-ticket user: no openid in the token; the mock's /auth/v1/user/me names the
+    // customUserId, which getUserInfo reports, and as the openid.
+    let (code, out, err) = run(
+        "getUserInfo",
+        &[
+            "--http",
+            "GET",
+            "/",
+            "--access-token-for",
+            "uid-cli-3",
+            "--custom-user-id",
+            "oCustom3",
+        ],
+        &bin,
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let r: Value = serde_json::from_str(&out).unwrap();
+    let body: Value = serde_json::from_str(r["body"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (body["customUserId"].clone(), body["openid"].clone()),
+        (json!("oCustom3"), json!("oCustom3")),
+        "{out}"
+    );
+
+    // The anonymous publishable key: a verified caller, anonymous, no openid.
+    let (code, out, err) = run(
+        "getUserInfo",
+        &["--http", "GET", "/", "--anonymous-token"],
+        &bin,
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let r: Value = serde_json::from_str(&out).unwrap();
+    let body: Value = serde_json::from_str(r["body"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        body,
+        json!({"openid": null, "appid": null, "unionid": null, "uid": "anon", "isAnonymous": true})
+    );
+    assert!(
+        err.contains("publishable key") && !err.contains(JWT_START),
+        "{err}"
+    );
 
     // A probe bootstrap, while the invocation runs: takes the token from the event's
     // Authorization header, fetches the JWKS and asks introspection, over the URLs invoke gave it,
@@ -359,7 +405,7 @@ intro=$(fetch "$TCB_INTROSPECT_URL" "Authorization: Bearer $tok"$'\r\n')
 post /runtime/invocation/response "$tok
 $jwks
 $intro
-$TCB_ENV $TCB_TOKEN_ISSUER $TCB_JWKS_URL $TCB_INTROSPECT_URL"; exec sleep 30"#,
+$TCB_ENV ${TCB_TOKEN_ISSUER:-unset} $TCB_JWKS_URL $TCB_INTROSPECT_URL $TCB_USER_ME_URL $TCB_ISSUER_HOSTS"; exec sleep 30"#,
     );
     let (code, out, err) = run(
         "getUserInfo",
@@ -387,10 +433,17 @@ $TCB_ENV $TCB_TOKEN_ISSUER $TCB_JWKS_URL $TCB_INTROSPECT_URL"; exec sleep 30"#,
     let env = vars[0];
     assert!(token.starts_with(JWT_START), "{out}");
     assert!(!err.contains(token), "{err}");
-    // The variables point at one local mock, with the production issuer of the emulated env.
-    assert_eq!(vars[1], format!("https://{env}.api.tcloudbasegateway.com"));
+    // The variables point at one local mock; the issuer is left to the function's defaults (the
+    // token carries a real issuer form), and no real issuer host is asked.
+    assert_eq!(vars[1], "unset", "{out}");
     assert!(vars[2].starts_with("http://127.0.0.1:") && vars[2].ends_with("/auth/v1/certs"));
     assert!(vars[3].ends_with("/auth/v1/token/introspect"), "{out}");
+    assert!(vars[4].ends_with("/auth/v1/user/me"), "{out}");
+    assert_eq!(vars[5], "false", "{out}");
+    // The real header shape: {alg, kid}, no typ.
+    let header = jsonwebtoken::decode_header(token).unwrap();
+    assert_eq!(header.typ, None);
+    let iss = format!("https://{env}.ap-shanghai.tcb-api.tencentcloudapi.com");
     // The JWKS it served verifies the token, for this env, with the flags in its meta.
     let set: jsonwebtoken::jwk::JwkSet =
         serde_json::from_str(jwks).unwrap_or_else(|e| panic!("{e}: {out}"));
@@ -398,7 +451,7 @@ $TCB_ENV $TCB_TOKEN_ISSUER $TCB_JWKS_URL $TCB_INTROSPECT_URL"; exec sleep 30"#,
     let key = jsonwebtoken::DecodingKey::from_jwk(set.find(&kid).unwrap()).unwrap();
     let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     v.set_audience(&[env]);
-    v.set_issuer(&[vars[1]]);
+    v.set_issuer(&[&iss]);
     let claims = jsonwebtoken::decode::<Value>(token, &key, &v)
         .unwrap()
         .claims;
@@ -411,7 +464,7 @@ $TCB_ENV $TCB_TOKEN_ISSUER $TCB_JWKS_URL $TCB_INTROSPECT_URL"; exec sleep 30"#,
     let intro: Value = serde_json::from_str(intro).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert_eq!(
         intro,
-        serde_json::json!({"token_type": "Bearer", "client_id": env, "sub": "uid-cli-2", "scope": "user"})
+        serde_json::json!({"token_type": "Bearer", "client_id": env, "sub": "uid-cli-2", "scope": "user sso"})
     );
 }
 
@@ -427,6 +480,9 @@ fn invoke_access_token_for_needs_http() {
         let (code, _, err) = run("getUserInfo", &args, &bin, None);
         assert_eq!(code, 2, "{extra:?}: {err}");
     }
+    let (code, _, err) = run("getUserInfo", &["--anonymous-token"], &bin, None);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--anonymous-token sends the token"), "{err}");
     let long = "u".repeat(257);
     let (code, _, err) = run(
         "getUserInfo",

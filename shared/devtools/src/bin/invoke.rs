@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! scripts/invoke FUNCTION [EVENT | @FILE | -] [--openid ID] [--appid ID] [--unionid ID]
-//!                [--anonymous] [--call] [--http METHOD PATH] [--access-token-for UID]
+//!                [--anonymous] [--call] [--http METHOD PATH]
+//!                [--access-token-for UID [--custom-user-id ID] | --anonymous-token]
 //!                [--bootstrap PATH] [--release] [--timeout-ms MS] [--memory-mb MB]
 //! ```
 //! Prints the function's response body on stdout and its logs on stderr. Exit status: 0 for
@@ -22,8 +23,11 @@
 //!
 //! `--access-token-for UID` is the HTTP caller's identity instead: a CloudBase user access token
 //! for UID, minted by a local CloudBase mock ([`MockCloudBase`]) that lives as long as the
-//! invocation, sent as `Authorization: Bearer <token>` in the HTTP event's headers. The function
-//! gets the mock's `TCB_ENV`, `TCB_JWKS_URL`, `TCB_INTROSPECT_URL` and `TCB_TOKEN_ISSUER`; the
+//! invocation, sent as `Authorization: Bearer <token>` in the HTTP event's headers. The token has
+//! the shape real user tokens have (`testdata/cloudbase_token_shapes.json`); `--custom-user-id`
+//! is what the mock's `/auth/v1/user/me` reports for the user, as for a custom-ticket user.
+//! `--anonymous-token` sends the env's anonymous publishable key instead. The function
+//! gets the mock's `TCB_ENV` and URLs (`MockCloudBase::env_vars`); the
 //! mock's env id is the emulated env id (`TCB_ENV` when set, else the key's env_id), so the
 //! token's `aud` matches what the function expects. It needs `--http`: only an HTTP request
 //! carries an access token (a callFunction carries the caller in `userInfo`), so invoke refuses
@@ -104,6 +108,14 @@ struct Args {
     /// the token's meta). The token is never printed
     #[arg(long, value_name = "UID", conflicts_with_all = ["anonymous", "call"])]
     access_token_for: Option<String>,
+    /// With --access-token-for: the customUserId the mock's /auth/v1/user/me reports for the
+    /// user (a custom-ticket user's token carries no openid; getLoginTicket's customUserId is
+    /// the openid)
+    #[arg(long, value_name = "ID", requires = "access_token_for")]
+    custom_user_id: Option<String>,
+    /// With --http: send the env's anonymous publishable key (a verified but anonymous caller)
+    #[arg(long, conflicts_with_all = ["anonymous", "call", "access_token_for"])]
+    anonymous_token: bool,
     /// Run this binary instead of building the function (any name, listed or not)
     #[arg(long, value_name = "PATH")]
     bootstrap: Option<PathBuf>,
@@ -202,21 +214,22 @@ async fn run(
 /// `Authorization` header) and a uid CloudBase could issue (1 to 256 bytes). Refusing is clearer
 /// than inventing a method and path.
 fn check_access_token_args(args: &Args) -> Result<(), InvokeError> {
-    let Some(uid) = &args.access_token_for else {
-        return Ok(());
+    let flag = match &args.access_token_for {
+        Some(uid) if !(1..=256).contains(&uid.len()) => {
+            return Err(InvokeError::Usage(
+                "--access-token-for UID: the uid must be 1 to 256 bytes".into(),
+            ));
+        }
+        Some(_) => "--access-token-for",
+        None if args.anonymous_token => "--anonymous-token",
+        None => return Ok(()),
     };
-    if !(1..=256).contains(&uid.len()) {
-        return Err(InvokeError::Usage(
-            "--access-token-for UID: the uid must be 1 to 256 bytes".into(),
-        ));
-    }
     if args.http.is_none() {
-        return Err(InvokeError::Usage(
-            "--access-token-for sends the token in an HTTP request's Authorization header: add \
+        return Err(InvokeError::Usage(format!(
+            "{flag} sends the token in an HTTP request's Authorization header: add \
              --http METHOD PATH (e.g. --http GET /). A callFunction event carries its caller in \
              userInfo instead (--openid)"
-                .into(),
-        ));
+        )));
     }
     Ok(())
 }
@@ -339,9 +352,9 @@ impl LocalSetup {
             );
         }
         let namespace = namespace(&env);
-        let cloudbase = match &args.access_token_for {
-            Some(uid) => {
-                let (cb, vars) = cloudbase_mock(args, uid, &namespace).await?;
+        let cloudbase = match (&args.access_token_for, args.anonymous_token) {
+            (Some(_), _) | (None, true) => {
+                let (cb, vars) = cloudbase_mock(args, &namespace).await?;
                 // The mock's variables win over the host's: only its keys verify its token.
                 for (k, v) in vars {
                     env.retain(|(n, _)| *n != k);
@@ -349,7 +362,7 @@ impl LocalSetup {
                 }
                 Some(cb)
             }
-            None => None,
+            (None, false) => None,
         };
         Ok(LocalSetup {
             env,
@@ -360,25 +373,36 @@ impl LocalSetup {
     }
 }
 
-/// The CloudBase mock for env `namespace`, a token for `uid` (with `--openid` / `--unionid` in
-/// its meta), and the variables that point the function at the mock.
+/// The CloudBase mock for env `namespace`, a token (`--access-token-for UID`, with `--openid` /
+/// `--unionid` in its meta and `--custom-user-id` behind its `/auth/v1/user/me`; or
+/// `--anonymous-token`'s publishable key), and the variables that point the function at the mock.
 async fn cloudbase_mock(
     args: &Args,
-    uid: &str,
     namespace: &str,
 ) -> Result<((MockCloudBase, String), Vec<(String, String)>), InvokeError> {
     let cb = MockCloudBase::start(namespace)
         .await
         .map_err(InvokeError::MockCloudBase)?;
-    let mut claims = UserClaims::new(uid);
-    claims.openid = args.openid.clone();
-    claims.unionid = args.unionid.clone();
-    let ttl = claims.ttl_secs;
-    let token = cb.mint(claims);
+    let (token, what) = match &args.access_token_for {
+        Some(uid) => {
+            let mut claims = UserClaims::new(uid);
+            claims.openid = args.openid.clone();
+            claims.unionid = args.unionid.clone();
+            claims.custom_user_id = args.custom_user_id.clone();
+            let ttl = claims.ttl_secs;
+            (
+                cb.mint(claims),
+                format!("a CloudBase access token for uid {uid} (env {namespace}, valid {ttl} s)"),
+            )
+        }
+        None => (
+            cb.publishable_key(),
+            format!("the anonymous publishable key of env {namespace}"),
+        ),
+    };
     note(&format!(
-        "--access-token-for: a CloudBase access token for uid {uid} (env {namespace}, valid {ttl} s) \
-         from the local CloudBase mock at {} (TCB_JWKS_URL, TCB_INTROSPECT_URL); sent as \
-         Authorization: Bearer, not printed",
+        "{what} from the local CloudBase mock at {} (TCB_JWKS_URL, TCB_INTROSPECT_URL, \
+         TCB_USER_ME_URL); sent as Authorization: Bearer, not printed",
         cb.base_url()
     ));
     let vars = cb.env_vars();

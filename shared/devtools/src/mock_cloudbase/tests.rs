@@ -64,10 +64,10 @@ async fn minted_token_verifies_with_jsonwebtoken_against_the_served_jwks() {
     assert_eq!(claims["aud"], ENV);
     assert_eq!(
         claims["iss"],
-        "https://mock-env-1.api.tcloudbasegateway.com"
+        "https://mock-env-1.ap-shanghai.tcb-api.tencentcloudapi.com"
     );
-    assert_eq!(claims["scope"], "user");
-    assert_eq!(claims["groups"], json!(["default"]));
+    assert_eq!(claims["scope"], "user sso");
+    assert_eq!(claims["user_id"], "uid-1");
     assert_eq!(
         claims["meta"],
         json!({"wxOpenId": "oOpen1", "wxUnionId": "uUnion1"})
@@ -89,6 +89,7 @@ async fn minted_token_verifies_with_jsonwebtoken_against_the_served_jwks() {
     }
     let header = jsonwebtoken::decode_header(&token).unwrap();
     assert_eq!(header.alg, Algorithm::RS256);
+    assert_eq!(header.typ, None, "real tokens have no typ");
     assert_eq!(header.kid.as_deref(), entry["kid"].as_str());
     assert!(!entry["n"].as_str().unwrap().contains('='), "no padding");
     assert_eq!(mock.jwks_fetches(), 2);
@@ -104,7 +105,7 @@ async fn introspect_answers_the_claims_or_an_empty_object() {
     let token = mock.mint(UserClaims::new("uid-2"));
     assert_eq!(
         introspect_answer(&mock, Some(&token)).await,
-        json!({"token_type": "Bearer", "client_id": ENV, "sub": "uid-2", "scope": "user"})
+        json!({"token_type": "Bearer", "client_id": ENV, "sub": "uid-2", "scope": "user sso"})
     );
     let expired = mock.mint(UserClaims::new("uid-2").exp(now_secs() - 10));
     let wrong_aud = mock.mint(UserClaims::new("uid-2").aud("other-env"));
@@ -146,23 +147,55 @@ async fn the_mint_route_hands_out_tokens_and_refuses_bad_bodies() {
     let token = v["access_token"].as_str().unwrap();
     let claims = verify_with_served_jwks(&mock, token).await.expect("valid");
     assert_eq!(claims["sub"], "uid-3");
-    assert_eq!(claims["meta"], json!({"wxOpenId": "oThree"}));
+    assert_eq!(
+        claims["meta"],
+        json!({"wxOpenId": "oThree", "wxUnionId": ""})
+    );
     assert_eq!(introspect_answer(&mock, Some(token)).await["sub"], "uid-3");
 
     let default: Value = serde_json::from_slice(
-        &request(mock.port(), "POST", MINT_PATH, &[], br#"{"uid":"u"}"#)
+        &request(mock.port(), "POST", MINT_PATH, &[], br#"{}"#)
             .await
             .unwrap()
             .body,
     )
     .unwrap();
     assert_eq!(default["expires_in"], DEFAULT_TTL_SECS);
+    // Without a uid: a real-shaped 19-digit one.
+    let claims = verify_with_served_jwks(&mock, default["access_token"].as_str().unwrap())
+        .await
+        .unwrap();
+    let sub = claims["sub"].as_str().unwrap();
+    assert!(
+        sub.len() == 19 && sub.bytes().all(|b| b.is_ascii_digit()),
+        "{sub}"
+    );
+    // The anonymous publishable key.
+    let anon: Value = serde_json::from_slice(
+        &request(
+            mock.port(),
+            "POST",
+            MINT_PATH,
+            &[],
+            br#"{"anonymous":true}"#,
+        )
+        .await
+        .unwrap()
+        .body,
+    )
+    .unwrap();
+    let claims = verify_with_served_jwks(&mock, anon["access_token"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        (claims["sub"].clone(), claims["scope"].clone()),
+        (json!("anon"), json!("anonymous"))
+    );
 
     let long_uid = format!(r#"{{"uid":"{}"}}"#, "u".repeat(257));
     for bad in [
         "not json",
         "[]",
-        "{}",
         r#"{"uid":""}"#,
         r#"{"uid":5}"#,
         long_uid.as_str(),
@@ -170,6 +203,7 @@ async fn the_mint_route_hands_out_tokens_and_refuses_bad_bodies() {
         r#"{"uid":"u","ttl_secs":86401}"#,
         r#"{"uid":"u","ttl_secs":"60"}"#,
         r#"{"uid":"u","openid":7}"#,
+        r#"{"uid":"u","custom_user_id":[]}"#,
     ] {
         let a = request(mock.port(), "POST", MINT_PATH, &[], bad.as_bytes())
             .await
@@ -315,8 +349,11 @@ async fn env_vars_point_a_function_at_the_mock() {
     let mock = MockCloudBase::start(ENV).await.unwrap();
     let vars: std::collections::HashMap<_, _> = mock.env_vars().into_iter().collect();
     assert_eq!(vars["TCB_ENV"], ENV);
-    assert_eq!(vars["TCB_TOKEN_ISSUER"], issuer_for(ENV));
-    assert_eq!(vars["TCB_TOKEN_ISSUER"], mock.issuer());
+    // The issuer is left to the function's defaults; no real issuer host is asked.
+    assert!(!vars.contains_key("TCB_TOKEN_ISSUER"));
+    assert_eq!(mock.issuer(), issuer_for(ENV));
+    assert_eq!(vars["TCB_ISSUER_HOSTS"], "false");
+    assert_eq!(vars["TCB_USER_ME_URL"], mock.user_me_url());
     assert_eq!(
         vars["TCB_JWKS_URL"],
         format!("http://127.0.0.1:{}/auth/v1/certs", mock.port())
@@ -328,16 +365,151 @@ async fn env_vars_point_a_function_at_the_mock() {
         MockCloudBase::start("").await.err().map(|e| e.kind()),
         Some(std::io::ErrorKind::InvalidInput)
     );
+    // A loopback issuer: listed, and its host is asked.
+    let lo = MockCloudBase::start_with(ENV, MockIssuer::Loopback)
+        .await
+        .unwrap();
+    let vars: std::collections::HashMap<_, _> = lo.env_vars().into_iter().collect();
+    assert_eq!(vars["TCB_TOKEN_ISSUER"], lo.base_url());
+    assert_eq!(vars["TCB_ISSUER_HOSTS"], "true");
+}
+
+/// The JSON type of a value, with placeholders standing for their type.
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(s) if s == "<seconds>" => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// `minted` has exactly the names of `recorded`, each value of the same JSON type, recursively
+/// into objects; literal recorded values (not `<placeholders>`) are equal.
+fn same_shape(path: &str, recorded: &Value, minted: &Value) {
+    assert_eq!(kind(recorded), kind(minted), "{path}: {minted}");
+    match (recorded, minted) {
+        (Value::Object(r), Value::Object(m)) => {
+            let mut rk: Vec<_> = r.keys().collect();
+            let mut mk: Vec<_> = m.keys().collect();
+            rk.sort();
+            mk.sort();
+            assert_eq!(rk, mk, "{path}: the names differ");
+            for (k, v) in r {
+                same_shape(&format!("{path}.{k}"), v, &m[k]);
+            }
+        }
+        (Value::String(r), Value::String(m)) if !r.starts_with('<') && !r.is_empty() => {
+            assert_eq!(r, m, "{path}")
+        }
+        (Value::Bool(_), _) | (Value::Number(_), _) if kind(recorded) == kind(minted) => {
+            assert_eq!(recorded, minted, "{path}")
+        }
+        _ => {}
+    }
+}
+
+fn header_and_claims(token: &str) -> (Value, Value) {
+    use base64::Engine as _;
+    let part = |i: usize| -> Value {
+        let seg = token.split('.').nth(i).unwrap();
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(seg).unwrap()).unwrap()
+    };
+    (part(0), part(1))
+}
+
+/// Every shape the mock mints is the one recorded from real tokens
+/// (`testdata/cloudbase_token_shapes.json`, with its sources).
+#[tokio::test]
+async fn minted_shapes_are_the_recorded_ones() {
+    let recorded: Value =
+        serde_json::from_str(include_str!("../../testdata/cloudbase_token_shapes.json")).unwrap();
+    let mock = MockCloudBase::start(ENV).await.unwrap();
+    let user = mock.mint(UserClaims::new(&new_uid()));
+    for (name, token) in [
+        ("user", user.as_str()),
+        ("publishable_key", &mock.publishable_key()),
+        ("api_key", &mock.api_key()),
+    ] {
+        let shape = &recorded["shapes"][name];
+        let (header, claims) = header_and_claims(token);
+        same_shape(&format!("{name}.header"), &shape["header"], &header);
+        same_shape(&format!("{name}.claims"), &shape["claims"], &claims);
+        let kid = header["kid"].as_str().unwrap();
+        assert!(
+            kid.len() == 36 && kid.bytes().filter(|b| *b == b'-').count() == 4,
+            "{kid}"
+        );
+        if let Some(iss) = claims["iss"].as_str() {
+            assert_eq!(
+                iss,
+                format!("https://{ENV}.ap-shanghai.tcb-api.tencentcloudapi.com")
+            );
+        }
+    }
+    let (_, c) = header_and_claims(&user);
+    let sub = c["sub"].as_str().unwrap();
+    assert!(
+        sub.len() == 19 && sub.bytes().all(|b| b.is_ascii_digit()),
+        "{sub}"
+    );
+    assert_eq!(c["user_id"], c["sub"]);
+    assert_eq!(
+        c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(),
+        7200
+    );
+}
+
+#[tokio::test]
+async fn user_me_names_the_custom_user_id_for_verified_tokens_only() {
+    let mock = MockCloudBase::start(ENV).await.unwrap();
+    let custom = mock.mint(UserClaims::new("uid-6").custom_user_id("oCustom6"));
+    let plain = mock.mint(UserClaims::new("uid-7"));
+    let me = |token: String| {
+        let mock = &mock;
+        async move {
+            let auth = format!("Bearer {token}");
+            get(mock, USER_ME_PATH, &[("authorization", &auth)]).await
+        }
+    };
+    let a = me(custom.clone()).await;
+    assert_eq!(a.status, 200);
+    let v: Value = serde_json::from_slice(&a.body).unwrap();
+    assert_eq!(v["sub"], "uid-6");
+    assert_eq!(
+        v["providers"],
+        json!([{"id": "custom", "provider_user_id": "oCustom6", "name": "custom"}])
+    );
+    let v: Value = serde_json::from_slice(&me(plain).await.body).unwrap();
+    assert_eq!(v["providers"], json!([]));
+    let expired = mock.mint(UserClaims::new("uid-6").exp(now_secs() - 10));
+    let a = me(expired).await;
+    assert_eq!(a.status, 401);
+    let e: Value = serde_json::from_slice(&a.body).unwrap();
+    assert_eq!(e["error"], "unauthenticated");
+    mock.set_user_me_fault(UserMeFault::OtherUser);
+    let v: Value = serde_json::from_slice(&me(custom.clone()).await.body).unwrap();
+    assert_ne!(v["sub"], "uid-6");
+    mock.set_user_me_fault(UserMeFault::Down);
+    assert_eq!(me(custom).await.status, 503);
+    assert_eq!(mock.user_me_calls(), 5);
 }
 
 #[test]
 fn user_claims_shape_and_overrides() {
     let c = UserClaims::new("u").to_json("e", 1000);
+    assert!(c["at_hash"].as_str().is_some_and(|h| !h.is_empty()));
+    let mut c = c;
+    c.as_object_mut().unwrap().remove("at_hash");
     assert_eq!(
         c,
-        json!({"iss": "https://e.api.tcloudbasegateway.com", "sub": "u", "aud": "e",
-               "iat": 1000, "exp": 8200, "scope": "user", "user_type": "externalUser",
-               "provider_type": "custom", "groups": ["default"]})
+        json!({"iss": "https://e.ap-shanghai.tcb-api.tencentcloudapi.com", "sub": "u", "aud": "e",
+               "iat": 1000, "exp": 8200, "scope": "user sso", "project_id": "e",
+               "provider_type": "custom", "meta": {"wxOpenId": "", "wxUnionId": ""},
+               "user_id": "u", "user_type": "external"})
     );
     let c = UserClaims::new("u")
         .nbf(900)
@@ -352,7 +524,7 @@ fn user_claims_shape_and_overrides() {
         (json!(900), json!(950))
     );
     assert_eq!(c["exp"], 2000);
-    assert_eq!(c["meta"], json!({"wxUnionId": "uU"}));
+    assert_eq!(c["meta"], json!({"wxOpenId": "", "wxUnionId": "uU"}));
     assert!(c.get("scope").is_none());
     assert_eq!(c["groups"], json!(["admin"]));
 }
@@ -366,7 +538,7 @@ fn a_key_shows_its_kid_and_nothing_private() {
         key.public_key_pem()
             .starts_with("-----BEGIN PUBLIC KEY-----\n")
     );
-    assert_eq!(key.kid().len(), 16);
+    assert_eq!(key.kid().len(), 36);
     // The two public DER forms are different encodings of the same key.
     assert_ne!(key.public_key_spki_der(), key.public_key_pkcs1_der());
     assert!(

@@ -119,9 +119,31 @@ pub fn wrong_aud(mock: &MockCloudBase, uid: &str) -> String {
     mock.mint(UserClaims::new(uid).aud("other-env"))
 }
 
-/// Signed by the mock; `iss` = `https://other-env.api.tcloudbasegateway.com`.
+/// Signed by the mock; `iss` = another env's issuer
+/// (`https://other-env.ap-shanghai.tcb-api.tencentcloudapi.com`), `aud` this env's.
 pub fn wrong_iss(mock: &MockCloudBase, uid: &str) -> String {
     mock.mint(UserClaims::new(uid).iss(&issuer_for("other-env")))
+}
+
+/// Signed by the mock; `iss` = `["https://evil.example", <this env's issuer>]`: an array that
+/// holds the right issuer must still be refused (`iss` is a string).
+pub fn iss_array(mock: &MockCloudBase, uid: &str) -> String {
+    mock.mint(UserClaims::new(uid).extra("iss", json!(["https://evil.example", mock.issuer()])))
+}
+
+/// Signed by the mock; `iss` = `https://evil.example`, a host outside the env's issuers.
+pub fn foreign_issuer(mock: &MockCloudBase, uid: &str) -> String {
+    mock.mint(UserClaims::new(uid).iss("https://evil.example"))
+}
+
+/// A token of another env, whole: `aud` and `iss` both `other-env`'s, signed by a published key
+/// (one kid signs several envs' tokens: only `aud` separates them). Refused as `wrong_env`.
+pub fn other_env(mock: &MockCloudBase, uid: &str) -> String {
+    mock.mint(
+        UserClaims::new(uid)
+            .aud("other-env")
+            .iss(&issuer_for("other-env")),
+    )
 }
 
 /// A good token for `uid` whose payload segment is replaced by the same claims with `sub` =
@@ -170,7 +192,9 @@ pub fn oversized(mock: &MockCloudBase, uid: &str) -> String {
 
 /// Every token here that a verifier must refuse, by name (`alg-none`, `hs256-pem`, `hs256-spki`,
 /// `hs256-pkcs1`, `foreign-key`, `unknown-kid`, `expired`, `not-yet-valid`, `iat-in-future`,
-/// `wrong-aud`, `wrong-iss`, `tampered-payload`, `oversized`, and the [`malformed`] ones).
+/// `wrong-aud`, `wrong-iss`, `iss-array`, `foreign-issuer`, `other-env`, `api-key` (the server
+/// API key shape: no `iss`, no `sub`), `tampered-payload`, `oversized`, and the [`malformed`]
+/// ones).
 /// `oversized` is refused for its size only: its signature and claims are good.
 ///
 /// # Errors
@@ -200,6 +224,10 @@ pub fn must_reject(
         ("iat-in-future", issued_in_future(mock, uid)),
         ("wrong-aud", wrong_aud(mock, uid)),
         ("wrong-iss", wrong_iss(mock, uid)),
+        ("iss-array", iss_array(mock, uid)),
+        ("foreign-issuer", foreign_issuer(mock, uid)),
+        ("other-env", other_env(mock, uid)),
+        ("api-key", mock.api_key()),
         ("tampered-payload", tampered_payload(mock, uid)),
         ("oversized", oversized(mock, uid)),
     ];
@@ -229,7 +257,7 @@ mod tests {
         let good = mock.mint(UserClaims::new("u1"));
         assert!(mock.accepts(&good), "the baseline must pass");
         let all = must_reject(&mock, "u1").unwrap();
-        assert_eq!(all.len(), 18);
+        assert_eq!(all.len(), 22);
         // The mock sets no size limit (so a test sees the function's own bound): the oversized
         // token is the one it accepts.
         for (name, token) in &all {
@@ -286,6 +314,19 @@ mod tests {
         assert!(claims("iat-in-future")["iat"].as_i64().unwrap() >= now + 3600);
         assert_eq!(claims("wrong-aud")["aud"], "other-env");
         assert_eq!(claims("wrong-iss")["iss"], issuer_for("other-env"));
+        assert_eq!(claims("wrong-iss")["aud"], ENV);
+        assert_eq!(claims("iss-array")["iss"][1], mock.issuer());
+        assert_eq!(claims("foreign-issuer")["iss"], "https://evil.example");
+        assert_eq!(
+            (
+                claims("other-env")["aud"].clone(),
+                claims("other-env")["iss"].clone()
+            ),
+            (json!("other-env"), json!(issuer_for("other-env")))
+        );
+        let api_key = claims("api-key");
+        assert!(api_key.get("iss").is_none() && api_key.get("sub").is_none());
+        assert_eq!(api_key["meta"]["platform"], "ApiKey");
 
         // Tampered: the good token's header and signature, another sub.
         let t = by_name("tampered-payload");
