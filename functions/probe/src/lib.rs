@@ -65,7 +65,24 @@ pub async fn handle(event: Event, ctx: Context) -> Result<Value, FnError> {
     report["jwks"] = jwks;
     // May fetch the key set (or ask introspect) when a token came: within the deadline.
     report["caller"] = match ctx.caller().await {
-        Ok(id) => identity(&id),
+        Ok(id) => {
+            let mut shown = identity(&id);
+            // A verified user token without an openid: does /auth/v1/user/me name the
+            // customUserId (the openid, for getLoginTicket's tickets)?
+            if id.source_channel == scf_runtime::IdentitySource::AccessToken
+                && id.openid.is_none()
+                && id.is_anonymous != Some(true)
+            {
+                shown["customUserId"] = match ctx.resolve_openid(id).await {
+                    Ok(r) => r
+                        .custom_user_id
+                        .as_deref()
+                        .map_or(json!("absent: no custom provider"), |c| json!(present(c))),
+                    Err(e) => json!({"error": e.error}),
+                };
+            }
+            shown
+        }
         Err(e) => json!({"error": e.error, "reason": e.extra.get("reason")}),
     };
     Ok(report)
@@ -165,6 +182,9 @@ fn identity(id: &Identity) -> Value {
         "unionid": show(&id.unionid),
         "uid": show(&id.uid),
         "env": show(&id.env),
+        "isAnonymous": id.is_anonymous,
+        // Which key set served the token's kid (or introspect): never a URL.
+        "tokenCheck": id.token_check,
     })
 }
 

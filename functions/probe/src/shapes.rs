@@ -114,11 +114,15 @@ pub fn object_shape(m: &Map<String, Value>, depth: usize) -> Map<String, Value> 
 /// The longest token looked at, bytes (scf-runtime's own limit for access tokens).
 const MAX_TOKEN_BYTES: usize = scf_runtime::MAX_TOKEN_BYTES;
 
-/// A JWT's shape: `{"alg", "kid", "headerKeys", "claims"}` where `alg` is the header's algorithm
-/// name (only when it is a short alphanumeric name such as `RS256`; else `"unusual"`), `kid` is
-/// `"present"` or `"absent"` (never its value), and `claims` the claims' shapes ([`shape`]: a
-/// `sub` shows as `"present, N characters"`, `exp` as `"number, 10 digits"`). A token that is not
-/// three base64url segments with JSON objects in the first two gives `{"error": why}`.
+/// A JWT's shape: `{"alg", "kid", "headerKeys", "claims", "issuerForm", "wxOpenId", "wxUnionId",
+/// "providerType"}` where `alg` is the header's algorithm name (only when it is a short
+/// alphanumeric name such as `RS256`; else `"unusual"`), `kid` is `"present"` or `"absent"`
+/// (never its value), `claims` the claims' shapes ([`shape`]: a `sub` shows as `"present, N
+/// characters"`, `exp` as `"number, 10 digits"`), `issuerForm` the form of `iss`
+/// (`scf_runtime::issuer_form`: `gateway`, `intl-gateway`, `tcb-api:<region>`, `other`, or
+/// `absent`), `wxOpenId` / `wxUnionId` whether `meta` carries a non-empty one (booleans), and
+/// `providerType` from a fixed list ([`provider_type`]). A token that is not three base64url
+/// segments with JSON objects in the first two gives `{"error": why}`.
 pub fn jwt_shape(token: &str) -> Value {
     if token.len() > MAX_TOKEN_BYTES {
         return json!({"error": format!("over {MAX_TOKEN_BYTES} bytes")});
@@ -149,12 +153,48 @@ pub fn jwt_shape(token: &str) -> Value {
         Some(_) => json!("unusual"),
         None => json!("absent"),
     };
+    let meta_has = |k: &str| {
+        claims
+            .get("meta")
+            .and_then(|m| m.get(k))
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.is_empty())
+    };
     json!({
         "alg": alg,
         "kid": if header.contains_key("kid") { "present" } else { "absent" },
         "headerKeys": header.keys().collect::<Vec<_>>(),
         "claims": object_shape(&claims, 1),
+        "issuerForm": match claims.get("iss") {
+            None => json!("absent"),
+            Some(Value::String(iss)) => json!(scf_runtime::issuer_form(iss)),
+            Some(_) => json!("not a string"),
+        },
+        "wxOpenId": meta_has("wxOpenId"),
+        "wxUnionId": meta_has("wxUnionId"),
+        "providerType": provider_type(claims.get("provider_type")),
     })
+}
+
+/// `provider_type` as the probe may show it: `custom`, `username`, `phone`, `email`,
+/// `anonymous`, a `wechat…` name (up to 32 of `a-z 0-9 _ -`), `absent`; anything else `other`.
+pub fn provider_type(v: Option<&Value>) -> &str {
+    match v {
+        None => "absent",
+        Some(Value::String(p)) => match p.as_str() {
+            "custom" | "username" | "phone" | "email" | "anonymous" => p,
+            w if w.starts_with("wechat")
+                && w.len() <= 32
+                && w.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'
+                }) =>
+            {
+                w
+            }
+            _ => "other",
+        },
+        Some(_) => "other",
+    }
 }
 
 /// What one `X-Cloudbase-Context` header held: `{"copies": [...]}` with one entry per
@@ -223,6 +263,39 @@ mod tests {
         assert_eq!(s["claims"]["sub"], "present, 7 characters");
         assert_eq!(s["claims"]["exp"], "number, 10 digits");
         assert!(!s.to_string().contains("SECRET"), "{s}");
+        assert_eq!(
+            (
+                s["issuerForm"].clone(),
+                s["wxOpenId"].clone(),
+                s["providerType"].clone()
+            ),
+            (json!("absent"), json!(false), json!("absent"))
+        );
+        // A real user token's shape: tcb-api issuer, empty meta ids, custom provider.
+        let c = json!({
+            "iss": "https://eSECRET.ap-shanghai.tcb-api.tencentcloudapi.com", "sub": "1234",
+            "meta": {"wxOpenId": "", "wxUnionId": "uSECRET"}, "provider_type": "custom"
+        });
+        let s = jwt_shape(&format!(
+            "{}.{}.sig",
+            b64url(&json!({"alg": "RS256", "kid": "k"})),
+            b64url(&c)
+        ));
+        assert_eq!(s["issuerForm"], "tcb-api:ap-shanghai");
+        assert_eq!(
+            (s["wxOpenId"].clone(), s["wxUnionId"].clone()),
+            (json!(false), json!(true))
+        );
+        assert_eq!(s["providerType"], "custom");
+        assert!(!s.to_string().contains("SECRET"), "{s}");
+        for (p, want) in [
+            (json!("wechat_mini"), "wechat_mini"),
+            (json!("wechatSECRET"), "other"),
+            (json!("SECRET"), "other"),
+            (json!(5), "other"),
+        ] {
+            assert_eq!(provider_type(Some(&p)), want, "{p}");
+        }
         let odd = format!(
             "{}.{}.x",
             b64url(&json!({"alg": "SECRET RS256"})),
