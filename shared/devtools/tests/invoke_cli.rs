@@ -314,31 +314,24 @@ fn invoke_access_token_for_sends_a_token_the_cloudbase_mock_vouches_for() {
     // The real getUserInfo: the HTTP request goes through and the function answers with the
     // token's caller; the token is never in invoke's output.
     let bin = function_bin("getUserInfo");
-    let (code, out, err) = run(
-        "getUserInfo",
-        &[
-            "--http",
-            "GET",
-            "/",
-            "--access-token-for",
-            "uid-cli-1",
-            "--openid",
-            "oTokenUser",
-        ],
-        &bin,
-        None,
-    );
-    assert_eq!(code, 0, "{err}");
-    let r: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
-    assert_eq!(r["statusCode"], 200, "{out}");
-    let body: Value = serde_json::from_str(r["body"].as_str().unwrap()).unwrap();
+    let answer = |args: &[&str]| {
+        let mut all = vec!["--http", "GET", "/"];
+        all.extend(args);
+        let (code, out, err) = run("getUserInfo", &all, &bin, None);
+        assert_eq!(code, 0, "{err}");
+        let r: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+        assert_eq!(r["statusCode"], 200, "{out}");
+        assert!(
+            !out.contains(JWT_START) && !err.contains(JWT_START),
+            "{out}\n{err}"
+        );
+        let body: Value = serde_json::from_str(r["body"].as_str().unwrap()).unwrap();
+        (body, err)
+    };
+    let (body, err) = answer(&["--access-token-for", "uid-cli-1", "--openid", "oTokenUser"]);
     assert_eq!(
         (body["uid"].clone(), body["openid"].clone()),
         (json!("uid-cli-1"), json!("oTokenUser"))
-    );
-    assert!(
-        !out.contains(JWT_START) && !err.contains(JWT_START),
-        "{out}\n{err}"
     );
     assert!(
         err.contains("uid uid-cli-1") && err.contains("not printed"),
@@ -348,47 +341,25 @@ fn invoke_access_token_for_sends_a_token_the_cloudbase_mock_vouches_for() {
 
     // A custom-ticket user: no openid in the token; the mock's /auth/v1/user/me names the
     // customUserId, which getUserInfo reports, and as the openid.
-    let (code, out, err) = run(
-        "getUserInfo",
-        &[
-            "--http",
-            "GET",
-            "/",
-            "--access-token-for",
-            "uid-cli-3",
-            "--custom-user-id",
-            "oCustom3",
-        ],
-        &bin,
-        None,
-    );
-    assert_eq!(code, 0, "{err}");
-    let r: Value = serde_json::from_str(&out).unwrap();
-    let body: Value = serde_json::from_str(r["body"].as_str().unwrap()).unwrap();
+    let (body, _) = answer(&[
+        "--access-token-for",
+        "uid-cli-3",
+        "--custom-user-id",
+        "oCustom3",
+    ]);
     assert_eq!(
         (body["customUserId"].clone(), body["openid"].clone()),
         (json!("oCustom3"), json!("oCustom3")),
-        "{out}"
+        "{body}"
     );
 
     // The anonymous publishable key: a verified caller, anonymous, no openid.
-    let (code, out, err) = run(
-        "getUserInfo",
-        &["--http", "GET", "/", "--anonymous-token"],
-        &bin,
-        None,
-    );
-    assert_eq!(code, 0, "{err}");
-    let r: Value = serde_json::from_str(&out).unwrap();
-    let body: Value = serde_json::from_str(r["body"].as_str().unwrap()).unwrap();
+    let (body, err) = answer(&["--anonymous-token"]);
     assert_eq!(
         body,
         json!({"openid": null, "appid": null, "unionid": null, "uid": "anon", "isAnonymous": true})
     );
-    assert!(
-        err.contains("publishable key") && !err.contains(JWT_START),
-        "{err}"
-    );
+    assert!(err.contains("publishable key"), "{err}");
 
     // A probe bootstrap, while the invocation runs: takes the token from the event's
     // Authorization header, fetches the JWKS and asks introspection, over the URLs invoke gave it,
