@@ -222,8 +222,10 @@ impl Context {
     /// customUserId = openid. Asks CloudBase's `GET /auth/v1/user/me` with the caller's own token
     /// (`auth/user_me.rs`: cached per token until its `exp`, one call per token at a time, within
     /// the deadline). `openid` is set from the customUserId only with
-    /// `TCB_CUSTOM_USER_ID_IS_OPENID` (default `true`). Any other `id` (an openid already there, a
-    /// platform channel, an anonymous caller) is returned as it is, without a call.
+    /// `TCB_CUSTOM_USER_ID_IS_OPENID` (default `true`); the same rule applies, without a call, to
+    /// a platform channel that names the customUserId (`TCB_CUSTOM_USER_ID` of a js-sdk caller).
+    /// Any other `id` (an openid already there, an anonymous caller, a channel without a
+    /// customUserId) is returned as it is.
     ///
     /// Ask for this only when the handler needs the openid: `uid` alone never needs the call.
     ///
@@ -232,11 +234,18 @@ impl Context {
     /// answers oddly; `401 INVALID_TOKEN` `rejected` when CloudBase refuses the token there
     /// (expired by its clock while inside our 60 s leeway, or revoked).
     pub async fn resolve_openid(&self, mut id: Identity) -> Result<Identity, FnError> {
-        let wanted = id.source_channel == crate::identity::IdentitySource::AccessToken
-            && id.openid.is_none()
-            && id.custom_user_id.is_none()
-            && id.is_anonymous != Some(true);
-        if !wanted {
+        if id.openid.is_some() || id.is_anonymous == Some(true) {
+            return Ok(id);
+        }
+        // A platform channel that already names the customUserId (`TCB_CUSTOM_USER_ID` of a
+        // js-sdk caller's context): no call, the same rule.
+        if id.custom_user_id.is_some() {
+            if self.auth.custom_user_id_is_openid() {
+                id.openid = id.custom_user_id.clone();
+            }
+            return Ok(id);
+        }
+        if id.source_channel != crate::identity::IdentitySource::AccessToken {
             return Ok(id);
         }
         let presented = self.offered.read();
@@ -444,6 +453,38 @@ mod tests {
         assert_eq!(i.env_id(), Some("ns"));
         let i = InstanceInfo::from_lookup(|k| Some(format!("{k}-v")));
         assert_eq!(i.env_id(), Some("TCB_ENV-v"));
+    }
+
+    /// The customUserId a platform channel names is the openid (no call); an openid already
+    /// there, or an anonymous caller, is left alone.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_channels_custom_user_id_is_the_openid() {
+        let ctx = Context::for_test(Identity::default());
+        let id = Identity {
+            uid: Some("u1".into()),
+            custom_user_id: Some("oCustom".into()),
+            source_channel: crate::identity::IdentitySource::ContextHeader,
+            ..Identity::default()
+        };
+        let got = ctx.resolve_openid(id.clone()).await.unwrap();
+        assert_eq!(got.openid.as_deref(), Some("oCustom"));
+        let with_openid = Identity {
+            openid: Some("oWx".into()),
+            ..id.clone()
+        };
+        assert_eq!(
+            ctx.resolve_openid(with_openid)
+                .await
+                .unwrap()
+                .openid
+                .as_deref(),
+            Some("oWx")
+        );
+        let anonymous = Identity {
+            is_anonymous: Some(true),
+            ..id
+        };
+        assert_eq!(ctx.resolve_openid(anonymous).await.unwrap().openid, None);
     }
 
     /// One answer per invocation: a second `caller()` does not ask CloudBase again (introspect
