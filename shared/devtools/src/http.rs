@@ -48,7 +48,7 @@ pub enum HttpError {
 /// Send one request to `127.0.0.1:port` on a new connection (`Connection: close`) and read the
 /// whole answer. `Host: 127.0.0.1` and `Content-Length` (the body's length, even when zero) are
 /// always sent; `headers` are sent after them, in order, repeats included, values as raw bytes
-/// (UTF-8 allowed).
+/// (UTF-8 allowed), except that a `Host` given replaces the default one.
 ///
 /// # Errors
 /// [`HttpError`] when the server is not there, the request cannot be encoded, or the answer is
@@ -72,7 +72,13 @@ pub async fn request(
     for (k, v) in headers {
         let name = HeaderName::from_bytes(k.as_bytes()).map_err(|e| bad(&e))?;
         let value = HeaderValue::from_bytes(v.as_bytes()).map_err(|e| bad(&e))?;
-        req.headers_mut().append(name, value);
+        // A caller's Host replaces the default one; any other header is added (a test may
+        // repeat one on purpose).
+        if name == HOST {
+            req.headers_mut().insert(name, value);
+        } else {
+            req.headers_mut().append(name, value);
+        }
     }
     let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await

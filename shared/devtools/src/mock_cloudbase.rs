@@ -502,6 +502,12 @@ struct Shared {
     jwks_fetches: AtomicU32,
     introspect_calls: AtomicU32,
     user_me_calls: AtomicU32,
+    /// Seconds added to the real clock for everything the mock mints and checks.
+    clock_offset_secs: std::sync::atomic::AtomicI64,
+    /// Sign-in: the custom-login keys, users, refresh tokens (`signin.rs`).
+    signin: signin::SignInState,
+    /// The functions `/web` and `/v1/functions/{name}` run (`functions.rs`).
+    functions: Mutex<std::collections::HashMap<String, functions::FunctionBackend>>,
 }
 
 /// A running CloudBase auth mock. Dropping it stops the server.
@@ -543,20 +549,34 @@ impl Shared {
                 .find(|k| k.kid == kid)?
                 .decoding_key()?
         };
+        // The signature by jsonwebtoken; the claims by hand, against the mock's clock.
         let mut v = Validation::new(Algorithm::RS256);
-        v.leeway = 0;
-        v.validate_nbf = true;
-        v.set_audience(&[&self.env_id]);
-        v.set_issuer(&self.accepted_issuers);
-        v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        v.validate_exp = false;
+        v.validate_aud = false;
+        v.required_spec_claims.clear();
         let claims = jsonwebtoken::decode::<Value>(token, &key, &v).ok()?.claims;
-        // jsonwebtoken's issuer check also passes an `iss` array holding the issuer; CloudBase's
-        // own tokens carry a string.
-        claims.get("iss")?.as_str()?;
-        let iat_ok = claims
-            .get("iat")
-            .is_none_or(|iat| iat.as_i64().is_some_and(|iat| iat <= now_secs()));
-        iat_ok.then_some(claims)
+        let now = self.now();
+        let secs = |k: &str| claims.get(k).map(|v| v.as_i64());
+        let aud_ok = match claims.get("aud")? {
+            Value::String(a) => *a == self.env_id,
+            Value::Array(l) => l.iter().any(|a| a.as_str() == Some(self.env_id.as_str())),
+            _ => false,
+        };
+        // A string `iss` (CloudBase's own tokens carry one), among the accepted issuers.
+        let iss_ok = self
+            .accepted_issuers
+            .iter()
+            .any(|i| Some(i.as_str()) == claims.get("iss").and_then(Value::as_str));
+        let exp_ok = secs("exp")?.is_some_and(|exp| exp > now);
+        let nbf_ok = secs("nbf").is_none_or(|nbf| nbf.is_some_and(|nbf| nbf <= now));
+        let iat_ok = secs("iat").is_none_or(|iat| iat.is_some_and(|iat| iat <= now));
+        let sub_ok = claims.get("sub")?.is_string();
+        (aud_ok && iss_ok && exp_ok && nbf_ok && iat_ok && sub_ok).then_some(claims)
+    }
+
+    /// The mock's clock, Unix seconds: the real one moved by [`MockCloudBase::set_clock_offset_secs`].
+    fn now(&self) -> i64 {
+        now_secs() + self.clock_offset_secs.load(Ordering::SeqCst)
     }
 }
 
@@ -730,7 +750,7 @@ fn mint_with(s: &Shared, claims: &UserClaims) -> String {
     }
     let mut claims = claims.clone();
     claims.iss.get_or_insert_with(|| s.issuer.clone());
-    sign_with_current(s, &claims.to_json(&s.env_id, now_secs()))
+    sign_with_current(s, &claims.to_json(&s.env_id, s.now()))
 }
 
 fn sign_with_current(s: &Shared, claims: &Value) -> String {
@@ -790,12 +810,22 @@ impl MockCloudBase {
             jwks_fetches: AtomicU32::new(0),
             introspect_calls: AtomicU32::new(0),
             user_me_calls: AtomicU32::new(0),
+            clock_offset_secs: std::sync::atomic::AtomicI64::new(0),
+            signin: signin::SignInState::default(),
+            functions: Mutex::default(),
         });
         let app = axum::Router::new()
             .route(JWKS_PATH, get(certs))
             .route(INTROSPECT_PATH, get(introspect))
             .route(USER_ME_PATH, get(user_me))
             .route(MINT_PATH, post(mint_route))
+            .route(signin::SIGNIN_CUSTOM_PATH, post(signin::signin_custom))
+            .route(signin::TOKEN_PATH, post(signin::refresh))
+            .route(signin::REVOKE_PATH, post(signin::revoke))
+            .route(signin::CLOCK_PATH, post(signin::clock))
+            .route(signin::STATS_PATH, get(signin::stats))
+            .route(functions::WEB_PATH, post(functions::web))
+            .route(functions::GATEWAY_FUNCTION_PATH, post(functions::gateway))
             .with_state(shared.clone());
         let server = crate::LocalServer::serve(listener, app)?;
         Ok(MockCloudBase { server, shared })
@@ -972,6 +1002,11 @@ impl MockCloudBase {
         self.shared.verify(token).is_some()
     }
 }
+
+mod functions;
+mod signin;
+
+pub use functions::FunctionBackend;
 
 #[cfg(test)]
 mod tests;

@@ -547,3 +547,168 @@ fn a_key_shows_its_kid_and_nothing_private() {
             .any(|w| w == key.public_key_pkcs1_der())
     );
 }
+
+/// A ticket signed with the key file's private key over any claims (for the refusals our own
+/// minting code would never produce).
+fn sign_ticket(key_json: &str, claims: &Value) -> String {
+    let v: Value = serde_json::from_str(key_json).unwrap();
+    let key =
+        jsonwebtoken::EncodingKey::from_rsa_pem(v["private_key"].as_str().unwrap().as_bytes())
+            .unwrap();
+    let jwt =
+        jsonwebtoken::encode(&jsonwebtoken::Header::new(Algorithm::RS256), claims, &key).unwrap();
+    format!("{}/@@/{jwt}", v["private_key_id"].as_str().unwrap())
+}
+
+async fn sign_in(mock: &MockCloudBase, body: Value) -> (u16, Value) {
+    let a = request(
+        mock.port(),
+        "POST",
+        "/auth/v1/signin/custom?client_id=mock-env-1",
+        &[("host", "mock-env-1.api.tcloudbasegateway.com")],
+        body.to_string().as_bytes(),
+    )
+    .await
+    .unwrap();
+    (a.status, serde_json::from_slice(&a.body).unwrap())
+}
+
+/// Sign-in with a custom ticket: our own ticket (wxlogin's minting) is accepted with credentials
+/// of the real shape and the sign-in host as issuer, the same customUserId keeps its uid, and
+/// every rule of `signin.rs` refuses its ticket with the error body the SDK reads.
+#[tokio::test]
+async fn sign_in_with_a_custom_ticket_and_its_refusals() {
+    let mock = MockCloudBase::start(ENV).await.unwrap();
+    let key_json = crate::keys::new_key_file(1024, ENV).unwrap();
+    mock.trust_custom_login_key(&key_json).unwrap();
+    let key = wxlogin::CustomLoginKey::from_json(&key_json).unwrap();
+    let now_ms = (now_secs() * 1000) as u64;
+    let ticket = key
+        .mint("oUser0001", ENV, now_ms, Default::default())
+        .unwrap();
+    let (status, creds) = sign_in(&mock, json!({"provider_id": "custom", "ticket": ticket})).await;
+    assert_eq!(status, 200, "{creds}");
+    assert_eq!(
+        (creds["token_type"].clone(), creds["expires_in"].clone()),
+        (json!("Bearer"), json!(DEFAULT_TTL_SECS))
+    );
+    let uid = creds["sub"].as_str().unwrap().to_owned();
+    // Issued by the gateway host it was asked at (the request's Host).
+    let (_, c) = header_and_claims(creds["access_token"].as_str().unwrap());
+    assert_eq!(c["iss"], "https://mock-env-1.api.tcloudbasegateway.com");
+    assert_eq!(
+        (c["sub"].as_str(), c["meta"]["wxOpenId"].as_str()),
+        (Some(uid.as_str()), Some(""))
+    );
+    assert!(mock.accepts(creds["access_token"].as_str().unwrap()));
+    // The same customUserId again: the same uid; refresh works once.
+    let again = key
+        .mint("oUser0001", ENV, now_ms, Default::default())
+        .unwrap();
+    let (_, creds2) = sign_in(&mock, json!({"provider_id": "custom", "ticket": again})).await;
+    assert_eq!(creds2["sub"], json!(uid));
+    let refresh = |token: &str| {
+        let body = json!({"grant_type": "refresh_token", "refresh_token": token}).to_string();
+        let mock = &mock;
+        async move {
+            request(mock.port(), "POST", "/auth/v1/token", &[], body.as_bytes())
+                .await
+                .unwrap()
+        }
+    };
+    let r = refresh(creds2["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(r.status, 200);
+    let r: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(r["sub"], json!(uid));
+    assert_eq!(
+        refresh(creds2["refresh_token"].as_str().unwrap())
+            .await
+            .status,
+        400
+    );
+
+    // Every rule, in order. Claims of our choosing are signed by jsonwebtoken, which needs a
+    // 2048-bit key: a second trusted key (the 1024-bit one above shows small keys work too).
+    let key_json = crate::keys::new_key_file(2048, ENV).unwrap();
+    mock.trust_custom_login_key(&key_json).unwrap();
+    let good = |over: Value| {
+        let mut c = json!({"alg": "RS256", "env": ENV, "iat": now_ms, "exp": now_ms + 600_000,
+                           "uid": "oUser0001", "refresh": 3_600_000, "expire": now_ms + 1});
+        for (k, v) in over.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        c
+    };
+    let other_key = crate::keys::new_key_file(2048, ENV).unwrap();
+    let (kid, jwt) = ticket.split_once("/@@/").unwrap();
+    let cases = [
+        (jwt.to_owned(), "separator"),
+        (format!("{kid}/@/{jwt}"), "separator"),
+        (format!("not-a-key-id/@@/{jwt}"), "private_key_id"),
+        (format!("{kid}/@@/abc"), "not a JWT"),
+        (
+            sign_ticket(&other_key, &good(json!({}))).replacen(
+                other_key_id(&other_key).as_str(),
+                kid,
+                1,
+            ),
+            "signature",
+        ),
+        (
+            sign_ticket(&key_json, &good(json!({"env": "other-env"}))),
+            "env",
+        ),
+        (
+            sign_ticket(&key_json, &good(json!({"exp": now_ms - 1}))),
+            "expired",
+        ),
+        (
+            sign_ticket(&key_json, &good(json!({"exp": "soon"}))),
+            "no exp",
+        ),
+        (
+            sign_ticket(&key_json, &good(json!({"uid": "abc"}))),
+            "customUserId",
+        ),
+        (
+            sign_ticket(&key_json, &good(json!({"uid": "a b c d"}))),
+            "customUserId",
+        ),
+    ];
+    for (bad, rule) in cases {
+        let (status, e) = sign_in(&mock, json!({"provider_id": "custom", "ticket": bad})).await;
+        assert_eq!(status, 400, "{rule}");
+        assert_eq!(
+            (e["error"].clone(), e["error_code"].clone()),
+            (json!("invalid_argument"), json!("INVALID_TICKET")),
+            "{rule}"
+        );
+        let why = e["error_description"].as_str().unwrap();
+        assert!(
+            why.starts_with("invalid ticket: ") && why.contains(rule),
+            "{rule}: {why}"
+        );
+    }
+    let (status, e) = sign_in(&mock, json!({"provider_id": "wechat", "ticket": ticket})).await;
+    assert_eq!(
+        (status, e["error"].clone()),
+        (400, json!("invalid_argument"))
+    );
+    // The mock's clock: 11 minutes on, our ticket has expired.
+    mock.set_clock_offset_secs(11 * 60);
+    let late = key
+        .mint("oUser0001", ENV, now_ms, Default::default())
+        .unwrap();
+    let (status, e) = sign_in(&mock, json!({"provider_id": "custom", "ticket": late})).await;
+    assert_eq!(status, 400);
+    assert!(e["error_description"].as_str().unwrap().contains("expired"));
+    // Ten refused tickets and the late one; the wrong provider_id is not a ticket refusal.
+    assert_eq!(mock.signins(), (2, 11));
+}
+
+fn other_key_id(key_json: &str) -> String {
+    serde_json::from_str::<Value>(key_json).unwrap()["private_key_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
