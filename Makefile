@@ -15,10 +15,11 @@ EVENT ?= {}
 endif
 ARGS ?=
 
-.PHONY: scaffold-check package-web check-package-web deploy-web deploy-probe deploy-probe-web bench bench-smoke soak invoke test fmt-check clippy unit compat deploy-check docs-check supply-chain audit build package check-package deploy help fuzz
+.PHONY: e2e scaffold-check package-web check-package-web deploy-web deploy-probe deploy-probe-web bench bench-smoke soak invoke test fmt-check clippy unit compat deploy-check docs-check supply-chain audit build package check-package deploy help fuzz
 
 help:
 	@echo "make invoke [FN=$(subst $(eval) ,|,$(strip $(FUNCTIONS)))] [EVENT='{...}'] [ARGS='--http POST /login']"
+	@echo "make e2e       the mini program's whole login with the official client SDK (js-sdk 2.x and 3.x), on 127.0.0.1"
 	@echo "make test      format check, clippy -D warnings, all tests, Node SDK compatibility check, licenses/bans/sources"
 	@echo "make audit     RustSec advisories too (needs github.com for the advisory database; REQUIRE=1 fails if it can't be fetched)"
 	@echo "make build     static $(MUSL_TARGET) release binaries (needs musl-tools)"
@@ -47,6 +48,19 @@ clippy:
 
 unit:
 	cargo test --workspace
+
+# The whole login as a mini program runs it (examples/miniprogram), with @cloudbase/js-sdk 2.27.2
+# and 3.7.0 against the CloudBase and WeChat mocks and our functions (target/debug/e2e). npm ci once.
+# E2E_FUNCTIONS_DIR=target/x86_64-unknown-linux-musl/release runs the shipped binaries (CI does).
+export E2E_FUNCTIONS_DIR
+E2E_SDK_DIRS := examples/miniprogram examples/miniprogram/e2e/sdk3
+e2e: $(addsuffix /node_modules/.installed,$(E2E_SDK_DIRS))
+	cargo build --quiet --bins
+	node examples/miniprogram/e2e/run.js "$${CARGO_TARGET_DIR:-target}/debug/e2e" $(E2E_SDK_DIRS)
+
+%/node_modules/.installed: %/package.json %/package-lock.json
+	cd $* && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 # scripts/new-function end to end in a copy of the repository, alone: it builds in the shared
 # target folder, so no other cargo may run beside it (see shared/devtools/tests/scaffold.rs).
