@@ -7,9 +7,12 @@
 //! hardening tests read this instead, so a function added to the workspace and to
 //! `cloudbaserc.json` (what `scripts/new-function` does) is known to them with no other edit.
 //!
-//! Only what the emulator needs is read: `name`, `handler`, `timeout` (seconds, as `tcb` takes it)
-//! and `memorySize` (MB). Everything else (`envVariables` with its `{{env.X}}` templates,
-//! `runtime`, `installDependency`) belongs to the deploy and is ignored here.
+//! Only what the emulator needs is read: `name`, `handler`, `timeout` (seconds, as `tcb` takes it),
+//! `memorySize` (MB) and the *names* of `envVariables` (the settings a function reads, which
+//! `scripts/invoke` passes through from its own environment; the `{{env.X}}` values belong to the
+//! deploy). `runtime` and `installDependency` are ignored.
+//!
+//! `CLOUDBASERC=path` reads another file (a config being tried, or a test's).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -39,6 +42,9 @@ pub struct FunctionSpec {
     /// The memory limit, MB (`memory_limit_in_mb`).
     #[serde(default = "default_memory", rename = "memorySize")]
     pub memory_mb: u32,
+    /// `envVariables`: the settings the function reads, by name (values are deploy templates).
+    #[serde(default, rename = "envVariables")]
+    pub env_variables: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 fn default_handler() -> String {
@@ -55,6 +61,11 @@ impl FunctionSpec {
     /// The exec timeout as a [`Duration`].
     pub fn timeout(&self) -> Duration {
         Duration::from_secs(self.timeout_secs)
+    }
+
+    /// Whether `envVariables` names `setting`.
+    pub fn reads(&self, setting: &str) -> bool {
+        self.env_variables.contains_key(setting)
     }
 }
 
@@ -92,12 +103,15 @@ struct CloudbaseRc {
 }
 
 impl FunctionList {
-    /// The workspace's `cloudbaserc.json`.
+    /// The workspace's `cloudbaserc.json`, or the file `CLOUDBASERC` names.
     ///
     /// # Errors
     /// [`FunctionListError`] when it cannot be read or parsed.
     pub fn load() -> Result<FunctionList, FunctionListError> {
-        Self::from_path(&crate::workspace_root().join("cloudbaserc.json"))
+        match std::env::var_os("CLOUDBASERC").filter(|p| !p.is_empty()) {
+            Some(path) => Self::from_path(Path::new(&path)),
+            None => Self::from_path(&crate::workspace_root().join("cloudbaserc.json")),
+        }
     }
 
     /// The list in the file at `path`.
@@ -170,6 +184,7 @@ mod tests {
             (DEFAULT_HANDLER, DEFAULT_TIMEOUT_SECS, DEFAULT_MEMORY_MB)
         );
         assert!(list.get("c").is_none());
+        assert!(a.reads("K") && !a.reads("k") && !b.reads("K"));
 
         std::fs::write(&path, r#"{"functions":{}}"#).unwrap();
         let e = FunctionList::from_path(&path).unwrap_err();

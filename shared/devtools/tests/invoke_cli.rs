@@ -463,3 +463,59 @@ fn invoke_access_token_for_needs_http() {
     );
     assert_eq!(code, 2, "{err}");
 }
+
+/// A function's own settings (its `envVariables` in cloudbaserc.json) pass through from invoke's
+/// environment, others do not; the WeChat mock and the dev key are made only for functions whose
+/// settings name them. Before, `ORDERS_TABLE=orders-prod scripts/invoke getOrders` gave the
+/// function no ORDERS_TABLE, and every function got a mock WeChat and a dev key.
+#[test]
+fn a_functions_own_settings_pass_through_and_only_the_stand_ins_it_needs_start() {
+    let dir = std::env::temp_dir().join(format!("invoke-rc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rc = dir.join("cloudbaserc.json");
+    std::fs::write(
+        &rc,
+        r#"{"functions":[
+            {"name":"getOrders","envVariables":{"ORDERS_TABLE":"{{env.ORDERS_TABLE}}","TCB_ENV":"{{env.ENV_ID}}"}},
+            {"name":"login","envVariables":{"WX_APPID":"x","WX_SECRET":"y","TCB_CUSTOM_LOGIN_KEY":"z"}}]}"#,
+    )
+    .unwrap();
+    let echo = script_bootstrap(
+        "echo-settings",
+        r#"post /runtime/init/ready ' '
+get /runtime/invocation/next >/dev/null
+post /runtime/invocation/response "ORDERS_TABLE=${ORDERS_TABLE:-unset} UNLISTED=${UNLISTED:-unset} WX_APPID=${WX_APPID:-unset} KEY=${TCB_CUSTOM_LOGIN_KEY_FILE:-unset}"
+exec sleep 30"#,
+    );
+    let run_with_rc = |function: &str| {
+        let out = invoke()
+            .env("CLOUDBASERC", &rc)
+            .env("ORDERS_TABLE", "orders-prod")
+            .env("UNLISTED", "nope")
+            .args([function, "{}", "--bootstrap"])
+            .arg(&echo)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{err}");
+        (String::from_utf8_lossy(&out.stdout).trim().to_owned(), err)
+    };
+    let (out, err) = run_with_rc("getOrders");
+    assert_eq!(
+        out, "ORDERS_TABLE=orders-prod UNLISTED=unset WX_APPID=unset KEY=unset",
+        "{err}"
+    );
+    assert!(
+        !err.contains("jscode2session mock") && !err.contains("dev key"),
+        "{err}"
+    );
+    // A function that talks to WeChat and mints tickets gets both stand-ins.
+    let (out, err) = run_with_rc("login");
+    assert!(
+        out.starts_with("ORDERS_TABLE=unset UNLISTED=unset WX_APPID=wx")
+            && !out.ends_with("KEY=unset"),
+        "{out}\n{err}"
+    );
+    std::fs::remove_dir_all(echo.parent().unwrap()).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}

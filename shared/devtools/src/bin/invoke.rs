@@ -196,7 +196,7 @@ async fn run(
     check_access_token_args(&args)?;
     let bootstrap = bootstrap_for(&args, spec.is_some(), &list)?;
     let raw = read_event(args.event.as_ref())?;
-    let local = LocalSetup::prepare(&args).await?;
+    let local = LocalSetup::prepare(&args, spec.as_ref()).await?;
     let (event, headers) = delivery(&args, &local, raw);
     let config = emulator_config(&args, spec.as_ref(), local.namespace.clone());
     Ok(execute(
@@ -316,18 +316,32 @@ fn host_var(k: &str) -> Option<String> {
 }
 
 impl LocalSetup {
-    async fn prepare(args: &Args) -> Result<LocalSetup, InvokeError> {
+    /// The function's environment: from invoke's own, the logging variables, the settings the
+    /// functions of this workspace read ([`FUNCTION_CONFIG_VARS`]) and every setting `spec`'s
+    /// `envVariables` names; then the local stand-ins its settings call for. A function that
+    /// cloudbaserc.json does not list (`--bootstrap` under another name) gets every stand-in.
+    async fn prepare(args: &Args, spec: Option<&FunctionSpec>) -> Result<LocalSetup, InvokeError> {
+        let listed: Vec<&str> = spec
+            .map(|s| s.env_variables.keys().map(String::as_str).collect())
+            .unwrap_or_default();
         let mut env: Vec<(String, String)> = ["RUST_LOG", "LOG_FORMAT"]
             .iter()
             .chain(FUNCTION_CONFIG_VARS)
+            .chain(listed.iter())
             .filter_map(|k| Some(((*k).to_owned(), host_var(k)?)))
             .collect();
+        env.sort();
+        env.dedup();
+        let reads = |setting: &str| spec.is_none_or(|s| s.reads(setting));
         let mut set = |k: &str, v: String| {
             env.retain(|(n, _)| n != k);
             env.push((k.into(), v));
         };
-        // Embedded default: a local jscode2session mock when there are no real credentials.
-        let mock = if host_var("WX_APPID").is_none() || host_var("WX_SECRET").is_none() {
+        // Embedded default: a local jscode2session mock when there are no real credentials, for a
+        // function that talks to WeChat.
+        let wechat = reads("WX_APPID") || reads("WX_SECRET");
+        let mock = if wechat && (host_var("WX_APPID").is_none() || host_var("WX_SECRET").is_none())
+        {
             let mock = MockWeChat::start(MOCK_APPID, MOCK_SECRET)
                 .await
                 .map_err(InvokeError::Mock)?;
@@ -342,8 +356,10 @@ impl LocalSetup {
         } else {
             None
         };
-        // And a dev key when none is configured.
-        if host_var("TCB_CUSTOM_LOGIN_KEY").is_none()
+        // And a dev key when none is configured, for a function that mints tickets.
+        let mints = reads("TCB_CUSTOM_LOGIN_KEY") || reads("TCB_CUSTOM_LOGIN_KEY_FILE");
+        if mints
+            && host_var("TCB_CUSTOM_LOGIN_KEY").is_none()
             && host_var("TCB_CUSTOM_LOGIN_KEY_FILE").is_none()
         {
             set(
