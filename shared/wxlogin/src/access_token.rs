@@ -14,6 +14,11 @@
 //! find the token it cached. A cancelled call drops its guard, the lock is released and nothing
 //! is left behind; a waiter waits no longer than its own deadline.
 //!
+//! A failed fetch is remembered for [`FETCH_FAILURE_BACKOFF`] (10 s, as the CloudBase key set's
+//! back-off): while WeChat's `stable_token` is down or refuses the AppSecret, each request fails at
+//! once with the same error instead of making its own fetch and retry (10 requests during an
+//! outage made 20 fetches). A call that had no time left to try is not remembered.
+//!
 //! The token is a [`Secret`]: it goes in no log line, no error and no `Debug` output; it appears
 //! only in the query of the API calls that need it, and an `errmsg` that echoes it is cleaned.
 
@@ -36,10 +41,15 @@ pub const MAX_TOKEN_BYTES: usize = 2048;
 /// expired (42001). They cause one refetch and one retry.
 pub const BAD_TOKEN_ERRCODES: [i64; 3] = [40001, 40014, 42001];
 
-/// The cached token and the instant (monotonic) after which it is fetched again.
+/// After a failed `stable_token` fetch, how long the failure is answered without fetching again.
+pub const FETCH_FAILURE_BACKOFF: Duration = Duration::from_secs(10);
+
+/// The cached token and the instant (monotonic) after which it is fetched again; the last failed
+/// fetch and when it failed.
 #[derive(Debug, Default)]
 pub(crate) struct TokenState {
     cached: Option<(Secret, Instant)>,
+    failed: Option<(WxError, Instant)>,
 }
 
 #[derive(Deserialize)]
@@ -104,7 +114,8 @@ impl WeChatClient {
     /// # Errors
     /// [`WxError`]: `Api` with stable_token's errcode (`40013` invalid appid, `40125` invalid
     /// secret, `41002` no appid, `45009` daily quota; `-1` after its one retry), `Unreachable`
-    /// when no time is left (also while waiting for a concurrent fetch), `BadResponse`.
+    /// when no time is left (also while waiting for a concurrent fetch), `BadResponse`; for
+    /// [`FETCH_FAILURE_BACKOFF`] after a failed fetch, that fetch's error, without fetching.
     pub async fn access_token(&self, deadline: Instant) -> Result<Secret, WxError> {
         self.token_for(deadline, None).await
     }
@@ -131,14 +142,37 @@ impl WeChatClient {
             return Ok(token.clone());
         }
         state.cached = None;
-        let started = Instant::now();
-        let (mut token, mut expires_in) = self.fetch_token(deadline, false).await?;
-        if rejected == Some(&token) {
-            warn!(
-                "stable_token handed back the access_token WeChat just rejected: fetching once with force_refresh"
+        if let Some((e, at)) = &state.failed
+            && at.elapsed() < FETCH_FAILURE_BACKOFF
+        {
+            info!(
+                "the last stable_token fetch failed {} ms ago: not fetching again yet",
+                at.elapsed().as_millis()
             );
-            (token, expires_in) = self.fetch_token(deadline, true).await?;
+            return Err(e.clone());
         }
+        let tried = Self::budget(deadline) >= crate::wechat::MIN_ATTEMPT;
+        let started = Instant::now();
+        let fetched = async {
+            let (mut token, mut expires_in) = self.fetch_token(deadline, false).await?;
+            if rejected == Some(&token) {
+                warn!(
+                    "stable_token handed back the access_token WeChat just rejected: fetching once with force_refresh"
+                );
+                (token, expires_in) = self.fetch_token(deadline, true).await?;
+            }
+            Ok::<_, WxError>((token, expires_in))
+        };
+        let (token, expires_in) = match fetched.await {
+            Ok(t) => t,
+            Err(e) => {
+                if tried {
+                    state.failed = Some((e.clone(), Instant::now()));
+                }
+                return Err(e);
+            }
+        };
+        state.failed = None;
         let lifetime = cache_lifetime(expires_in);
         info!(
             expires_in,

@@ -373,3 +373,34 @@ async fn phone_errors_keep_the_token_and_code_out() {
     assert!(matches!(err, WxError::BadResponse(_)), "{err:?}");
     assert!(!err.to_string().contains("13800138000"));
 }
+
+/// A failed fetch is remembered for 10 s: during an outage, ten requests make one fetch and its
+/// one retry, not twenty fetches (before: each request fetched and retried on its own).
+#[tokio::test(flavor = "current_thread")]
+async fn an_outage_is_remembered_not_fetched_again_by_every_request() {
+    let (client, script) = setup(|s| {
+        s.tokens.extend((0..40).map(|_| (503, "down".to_string())));
+    })
+    .await;
+    for _ in 0..10 {
+        let err = client.access_token(deadline()).await.unwrap_err();
+        assert!(matches!(err, WxError::Unreachable(_)), "{err:?}");
+    }
+    assert_eq!(seen(&script).0.len(), 2, "one fetch and its one retry");
+    // A configuration error is remembered as it is (the errcode stays).
+    let (client, script) = setup(|s| s.tokens.push_back(errcode(40125, "invalid appsecret"))).await;
+    for _ in 0..5 {
+        let err = client.access_token(deadline()).await.unwrap_err();
+        assert!(
+            matches!(err, WxError::Api { errcode: 40125, .. }),
+            "{err:?}"
+        );
+    }
+    assert_eq!(seen(&script).0.len(), 1);
+    // A call with no time to try is not remembered: the next one fetches.
+    let (client, script) = setup(|_| {}).await;
+    let err = client.access_token(Instant::now()).await.unwrap_err();
+    assert!(matches!(err, WxError::Unreachable(_)), "{err:?}");
+    assert!(client.access_token(deadline()).await.is_ok());
+    assert_eq!(seen(&script).0.len(), 1);
+}
