@@ -29,12 +29,26 @@ pub mod mock_wechat;
 pub mod process;
 pub mod testkit;
 
-/// The workspace root (where `Cargo.toml` of the workspace is).
+/// The workspace root: the nearest folder at or above the current one that holds both
+/// `Cargo.toml` and `cloudbaserc.json`, else the checkout this crate was compiled from.
+///
+/// Why the current folder first: a tool binary in a shared target folder may have been compiled
+/// from another checkout (the scaffold check builds a copy of the repository into it), and the
+/// compiled-in path then names a folder that is gone. `scripts/invoke` runs from the root; tests
+/// run from their package's folder, inside the checkout they test.
 pub fn workspace_root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap_or_else(|_| std::path::PathBuf::from("."))
+    let here = std::env::current_dir().ok();
+    let found = here.as_deref().and_then(|dir| {
+        dir.ancestors()
+            .find(|d| d.join("Cargo.toml").is_file() && d.join("cloudbaserc.json").is_file())
+            .map(std::path::Path::to_path_buf)
+    });
+    found.unwrap_or_else(|| {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .canonicalize()
+            .unwrap_or_else(|_| std::path::PathBuf::from("."))
+    })
 }
 
 /// An axum app served on `127.0.0.1`, a free port. Dropping it stops the server.

@@ -519,3 +519,34 @@ exec sleep 30"#,
     std::fs::remove_dir_all(echo.parent().unwrap()).unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// invoke finds the workspace from the folder it runs in, not from the path compiled into it: a
+/// binary built from another checkout (the scaffold check builds a copy into the shared target
+/// folder) used to read the copy's cloudbaserc.json, gone after the check.
+#[test]
+fn the_function_list_is_the_current_checkouts() {
+    let dir = std::env::temp_dir().join(format!("invoke-root-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("Cargo.toml"), "[workspace]\n").unwrap();
+    std::fs::write(
+        dir.join("cloudbaserc.json"),
+        r#"{"functions":[{"name":"onlyHere"}]}"#,
+    )
+    .unwrap();
+    let out = invoke()
+        .current_dir(dir.join("sub"))
+        .env_remove("CLOUDBASERC")
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{help}");
+    assert!(
+        help.contains(&format!(
+            "Functions in {}: onlyHere",
+            dir.join("cloudbaserc.json").display()
+        )),
+        "{help}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -18,10 +18,11 @@
 //! test checks that: a shared crate compiled from the copy would carry the copy's path
 //! (`workspace_root()`) in the shared target folder.
 //!
-//! Why not `scripts/invoke NAME` in the copy: the invoke binary in the shared target folder was
-//! built from this checkout and finds cloudbaserc.json through the path compiled into it, and it
-//! refuses names it does not know. So the built binary is run on the emulator through
-//! `testkit` instead, as `scripts/invoke NAME '{}'` would run it.
+//! What the shared target folder cannot break: the tools find the workspace from the folder they
+//! run in (`workspace_root()`), not from the path compiled into them, so an invoke binary rebuilt
+//! from the copy still reads the checkout's cloudbaserc.json afterwards (it named the deleted copy
+//! before). The built binary is run on the emulator through `testkit`, as
+//! `scripts/invoke NAME '{}'` would run it.
 
 use std::collections::BTreeMap;
 use std::fs;
