@@ -227,6 +227,9 @@ async fn new_function_adds_exactly_one_function() {
     let started = Instant::now();
     let copy = copy_repository();
     let dir = copy.0.as_path();
+    // A git repository of its own, so that `git check-ignore` reads the copy's .gitignore.
+    let r = run(dir, Command::new("git").args(["init", "-q"]), SCRIPT_LIMIT);
+    assert_eq!(r.code, Some(0), "git init: {}", r.stderr);
     let before = snapshot(dir);
 
     // Refused names: exit 1, a reason and what to do, nothing written.
@@ -238,6 +241,8 @@ async fn new_function_adds_exactly_one_function() {
         ("1orders", "not a valid function name"),
         ("orders-", "not a valid function name"),
         ("web", "dist/web/"),
+        // Hidden by .gitignore: listed in cloudbaserc.json, but never committed (accepted before).
+        ("node_modules", "ignored by git"),
     ] {
         let r = script(dir, "scripts/new-function", &[name]);
         assert_eq!(r.code, Some(1), "{name}: {}", r.stderr);
@@ -390,5 +395,29 @@ async fn new_function_adds_exactly_one_function() {
     assert_eq!(body["identity"]["OPENID"], json!("oProbe"), "{body}");
     assert_eq!(body["input"], json!({}), "{body}");
     rt.shutdown().await;
+
+    // Two runs at once: each holds cloudbaserc.json.lock, so both entries are kept (without the
+    // lock the second write can drop the first's entry).
+    let both: Vec<std::thread::JoinHandle<Ran>> = ["alphaOne", "betaTwo"]
+        .into_iter()
+        .map(|n| {
+            let dir = dir.to_path_buf();
+            std::thread::spawn(move || script(&dir, "scripts/new-function", &[n]))
+        })
+        .collect();
+    for h in both {
+        let r = h.join().unwrap();
+        assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    }
+    let names: Vec<String> = functions(
+        &serde_json::from_slice(&fs::read(dir.join("cloudbaserc.json")).unwrap()).unwrap(),
+    )
+    .iter()
+    .map(|f| f["name"].as_str().unwrap().to_owned())
+    .collect();
+    for n in [NAME, "alphaOne", "betaTwo"] {
+        assert!(names.iter().any(|x| x == n), "{n} missing: {names:?}");
+    }
+    assert!(!dir.join("cloudbaserc.json.lock").exists());
     eprintln!("scaffold test took {:?}", started.elapsed());
 }
