@@ -7,7 +7,9 @@
 //! same attempt (see `request.rs`). Only *final* results are kept: a
 //! success, or a WeChat errcode other than -1 (busy) and 45011 (quota), which may succeed later.
 //! Entries live 5 minutes (a code's own lifetime; tickets live 10); the cache holds at most
-//! [`CodeCache::CAPACITY`] entries. Codes are not stored, only their hashes; no session_key is
+//! [`CodeCache::CAPACITY`] entries. When it is full, an error goes before any ticket: anybody can
+//! send junk codes (each a cached 40029), but a ticket takes a real `wx.login`, so a flood of junk
+//! cannot push a real user's pending retry out (about 1,100 junk codes did). Codes are not stored, only their hashes; no session_key is
 //! stored. The tickets are held in memory only and never logged.
 
 use std::collections::HashMap;
@@ -15,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use scf_runtime::FnError;
 
-use crate::login::LoginResult;
 use crate::request::IdempotencyKey;
+use crate::result::LoginResult;
 
 /// The first result for a code.
 pub type Outcome = Result<LoginResult, FnError>;
@@ -74,20 +76,21 @@ impl CodeCache {
         }
     }
 
-    /// Record a first result. Expired entries go first; when still full, the oldest goes.
+    /// Record a first result. When full: expired entries go first; then the oldest error; a
+    /// ticket only when every entry is one (the oldest ticket, then).
     pub fn insert(&mut self, code: &str, first: First, now: Instant) {
         if self.entries.len() >= Self::CAPACITY {
             self.entries
                 .retain(|_, (at, _)| now.saturating_duration_since(*at) < Self::TTL);
         }
         if self.entries.len() >= Self::CAPACITY
-            && let Some(oldest) = self
+            && let Some(victim) = self
                 .entries
                 .iter()
-                .min_by_key(|(_, (at, _))| *at)
+                .min_by_key(|(_, (at, f))| (f.outcome.is_ok(), *at))
                 .map(|(k, _)| *k)
         {
-            self.entries.remove(&oldest);
+            self.entries.remove(&victim);
         }
         self.entries.insert(Self::key(code), (now, first));
     }
@@ -148,6 +151,31 @@ mod tests {
         assert!(
             c.get(&format!("code-{}", CodeCache::CAPACITY + 9), t0)
                 .is_some()
+        );
+    }
+
+    /// A flood of junk codes (each a cached 40029) does not push out a pending ticket: errors go
+    /// first. Before, the oldest entry went whatever it held, and the ticket was gone after 1,024.
+    #[test]
+    fn junk_codes_do_not_evict_a_ticket() {
+        let mut c = CodeCache::default();
+        let t0 = Instant::now();
+        c.insert("real-user", ok("o-real"), t0);
+        let junk = First {
+            outcome: Err(FnError::new("WX_API_ERROR", 401, "x").with_wechat(40029, "m")),
+            key: None,
+        };
+        for i in 0..3 * CodeCache::CAPACITY {
+            c.insert(
+                &format!("junk-{i}"),
+                junk.clone(),
+                t0 + Duration::from_millis(1 + i as u64),
+            );
+        }
+        assert_eq!(c.len(), CodeCache::CAPACITY);
+        assert_eq!(
+            c.get("real-user", t0 + Duration::from_secs(10)),
+            Some(ok("o-real"))
         );
     }
 

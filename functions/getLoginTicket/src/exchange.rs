@@ -7,7 +7,8 @@ use wxlogin::WxError;
 use wxlogin::{TicketError, TicketOptions, now_ms};
 
 use crate::config::env_problem;
-use crate::login::{Login, LoginResult};
+use crate::login::Login;
+use crate::result::LoginResult;
 
 pub use wxlogin::QUOTA_RETRY_AFTER_SECS;
 

@@ -10,7 +10,7 @@
 //! retry that carries the first request's idempotency key. Anyone else gets what WeChat answers
 //! for a used code: 401 `WX_API_ERROR` 40163.
 //!
-//! The state and the result: `login.rs`. The WeChat exchange and the ticket: `exchange.rs`. Configuration, read once at init: `config.rs`
+//! The state: `login.rs`; the result: `result.rs`. The WeChat exchange and the ticket: `exchange.rs`. Configuration, read once at init: `config.rs`
 //! (a problem makes every call answer `MISCONFIGURED`, naming the setting, never its value).
 
 mod cache;
@@ -19,6 +19,7 @@ mod exchange;
 mod login;
 mod replay;
 mod request;
+mod result;
 
 use std::path::PathBuf;
 
@@ -26,11 +27,12 @@ use scf_runtime::{Configured, Context, Event, FnError, Settings, configure};
 
 pub use cache::CodeCache;
 pub use exchange::{QUOTA_RETRY_AFTER_SECS, wechat_error};
-pub use login::{Login, LoginResult};
+pub use login::Login;
 pub use request::{
     IDEMPOTENCY_KEY_FIELD, IDEMPOTENCY_KEY_HEADER, IdempotencyKey, LoginRequest, MAX_CODE_BYTES,
     MAX_IDEMPOTENCY_KEY_CHARS, MIN_IDEMPOTENCY_KEY_CHARS, request_from,
 };
+pub use result::LoginResult;
 
 /// The function's state: ready, or the configuration error every call answers with.
 pub type State = Configured<Login>;

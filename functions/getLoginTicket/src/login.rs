@@ -1,37 +1,14 @@
-//! The login state built once at init, and what a login returns.
+//! The login state, built once at init: the WeChat client, the key, the env, the code cache.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use serde::Serialize;
 use tokio::sync::OnceCell;
 use wxlogin::CustomLoginKey;
 use wxlogin::WeChatClient;
 
 use crate::cache::{self, CodeCache};
-
-/// What a successful call returns. `Debug` does not show the ticket.
-#[derive(Clone, PartialEq, Eq, Serialize)]
-pub struct LoginResult {
-    /// `private_key_id/@@/<jwt>`, for `auth.signInWithCustomTicket()`. Lives 10 minutes.
-    pub ticket: String,
-    /// The user's OPENID (also the ticket's uid).
-    pub openid: String,
-    /// UNIONID, present only when WeChat gives it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub unionid: Option<String>,
-}
-
-impl std::fmt::Debug for LoginResult {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoginResult")
-            .field("ticket", &"[redacted]")
-            .field("openid", &self.openid)
-            .field("unionid", &self.unionid)
-            .finish()
-    }
-}
 
 /// Everything built once at init.
 pub struct Login {

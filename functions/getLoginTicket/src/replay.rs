@@ -18,8 +18,9 @@ use wxlogin::WxError;
 
 use crate::cache::{self, CodeCache};
 use crate::exchange::wechat_error;
-use crate::login::{Login, LoginResult};
+use crate::login::Login;
 use crate::request::{IdempotencyKey, LoginRequest};
+use crate::result::LoginResult;
 
 /// Where a result came from, for the replay rules.
 enum Origin {
