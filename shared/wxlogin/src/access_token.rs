@@ -29,7 +29,8 @@ use tracing::{info, warn};
 
 use scf_runtime::Secret;
 
-use crate::wechat::{WeChatClient, WxError, clean_errmsg, not_enough_time, send};
+use crate::error::{WxError, clean_errmsg};
+use crate::transport::{MIN_ATTEMPT, Transport, not_enough_time, send};
 
 /// Kept back from `expires_in` before the token is fetched again (5 minutes, in seconds).
 pub const TOKEN_MARGIN_SECS: u64 = 5 * 60;
@@ -47,9 +48,17 @@ pub const FETCH_FAILURE_BACKOFF: Duration = Duration::from_secs(10);
 /// The cached token and the instant (monotonic) after which it is fetched again; the last failed
 /// fetch and when it failed.
 #[derive(Debug, Default)]
-pub(crate) struct TokenState {
+struct TokenState {
     cached: Option<(Secret, Instant)>,
     failed: Option<(WxError, Instant)>,
+}
+
+/// The access_token of one mini program, owned here: the state and its lock, which is the single
+/// flight for fetching it. The WeChat client holds one ([`crate::WeChatClient`]) and lends it its
+/// transport for each call.
+#[derive(Debug, Default)]
+pub(crate) struct AccessTokenCache {
+    state: tokio::sync::Mutex<TokenState>,
 }
 
 #[derive(Deserialize)]
@@ -84,7 +93,7 @@ pub fn cache_lifetime(expires_in: u64) -> Duration {
 /// [`MAX_TOKEN_BYTES`] or with characters outside printable ASCII, or no positive `expires_in`.
 /// Messages never include the body.
 pub fn parse_token_answer(body: &[u8], echoes: &[&str]) -> Result<(Secret, u64), WxError> {
-    let raw: RawToken = crate::wechat::parse_json(body)?;
+    let raw: RawToken = crate::error::parse_json(body)?;
     if let Some(errcode) = raw.errcode.filter(|c| *c != 0) {
         let errmsg = clean_errmsg(&raw.errmsg.unwrap_or_default(), echoes);
         return Err(WxError::Api { errcode, errmsg });
@@ -107,30 +116,19 @@ pub fn parse_token_answer(body: &[u8], echoes: &[&str]) -> Result<(Secret, u64),
     Ok((token, expires_in as u64))
 }
 
-impl WeChatClient {
-    /// The access_token: the cached one while it is fresh, else one `stable_token` fetch shared
-    /// by every concurrent caller, finishing before `deadline`.
-    ///
-    /// # Errors
-    /// [`WxError`]: `Api` with stable_token's errcode (`40013` invalid appid, `40125` invalid
-    /// secret, `41002` no appid, `45009` daily quota; `-1` after its one retry), `Unreachable`
-    /// when no time is left (also while waiting for a concurrent fetch), `BadResponse`; for
-    /// [`FETCH_FAILURE_BACKOFF`] after a failed fetch, that fetch's error, without fetching.
-    pub async fn access_token(&self, deadline: Instant) -> Result<Secret, WxError> {
-        self.token_for(deadline, None).await
-    }
-
+impl AccessTokenCache {
     /// The token, given that WeChat just `rejected` one (`None`: it rejected nothing). A cached
     /// token other than the rejected one is used (a concurrent call already refreshed it);
     /// otherwise one is fetched, and when the fetch hands back the rejected token itself, fetched
     /// again once with `force_refresh: true`.
     pub(crate) async fn token_for(
         &self,
+        t: &Transport,
         deadline: Instant,
         rejected: Option<&Secret>,
     ) -> Result<Secret, WxError> {
-        let wait = Self::budget(deadline);
-        let mut state = tokio::time::timeout(wait, self.token.lock())
+        let wait = Transport::budget(deadline);
+        let mut state = tokio::time::timeout(wait, self.state.lock())
             .await
             .map_err(|_| {
                 WxError::Unreachable("timed out waiting for a concurrent access_token fetch".into())
@@ -151,15 +149,15 @@ impl WeChatClient {
             );
             return Err(e.clone());
         }
-        let tried = Self::budget(deadline) >= crate::wechat::MIN_ATTEMPT;
+        let tried = Transport::budget(deadline) >= MIN_ATTEMPT;
         let started = Instant::now();
         let fetched = async {
-            let (mut token, mut expires_in) = self.fetch_token(deadline, false).await?;
+            let (mut token, mut expires_in) = Self::fetch_token(t, deadline, false).await?;
             if rejected == Some(&token) {
                 warn!(
                     "stable_token handed back the access_token WeChat just rejected: fetching once with force_refresh"
                 );
-                (token, expires_in) = self.fetch_token(deadline, true).await?;
+                (token, expires_in) = Self::fetch_token(t, deadline, true).await?;
             }
             Ok::<_, WxError>((token, expires_in))
         };
@@ -185,47 +183,42 @@ impl WeChatClient {
 
     /// One `stable_token` fetch with its one retry (errcode `-1`, transport).
     async fn fetch_token(
-        &self,
+        t: &Transport,
         deadline: Instant,
         force_refresh: bool,
     ) -> Result<(Secret, u64), WxError> {
-        self.with_one_retry("stable_token", deadline, |budget| {
-            self.fetch_token_once(budget, force_refresh)
+        t.with_one_retry("stable_token", deadline, |budget| {
+            Self::fetch_token_once(t, budget, force_refresh)
         })
         .await
     }
 
     async fn fetch_token_once(
-        &self,
+        t: &Transport,
         budget: Duration,
         force_refresh: bool,
     ) -> Result<(Secret, u64), WxError> {
         let body = serde_json::json!({
             "grant_type": "client_credential",
-            "appid": self.appid,
-            "secret": self.secret.expose(),
+            "appid": t.appid,
+            "secret": t.secret.expose(),
             "force_refresh": force_refresh,
         });
-        let req = self
+        let req = t
             .http
-            .post(format!("{}/cgi-bin/stable_token", self.base))
+            .post(format!("{}/cgi-bin/stable_token", t.base))
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body.to_string())
             .timeout(budget);
         let answer = send(req, "stable_token").await?;
-        parse_token_answer(&answer, &[self.secret.expose()])
+        parse_token_answer(&answer, &[t.secret.expose()])
     }
 
-    /// `POST {base}{path}?access_token=TOKEN` with a JSON `body`, for every WeChat API that takes
-    /// the access_token. `parse` reads the answer; it gets the values that must not come back
-    /// through `errmsg` (the AppSecret, the token, and `echoes`). Errcode `-1` and transport
-    /// errors are retried once; a bad-token errcode ([`BAD_TOKEN_ERRCODES`]) makes one token
-    /// refetch and one retry; all before `deadline`.
-    ///
-    /// # Errors
-    /// As [`WeChatClient::access_token`], and whatever `parse` returns.
-    pub async fn post_with_token<T, P>(
+    /// `POST {base}{path}?access_token=TOKEN` through `t` (`crate::WeChatClient::post_with_token`
+    /// documents the rules).
+    pub(crate) async fn post_with_token<T, P>(
         &self,
+        t: &Transport,
         path: &str,
         body: &serde_json::Value,
         echoes: &[&str],
@@ -235,25 +228,25 @@ impl WeChatClient {
     where
         P: Fn(&[u8], &[&str]) -> Result<T, WxError>,
     {
-        let token = self.access_token(deadline).await?;
+        let token = self.token_for(t, deadline, None).await?;
         let call = |token: Secret, budget: Duration| {
             let body = body.to_string();
             let parse = &parse;
             async move {
-                let req = self
+                let req = t
                     .http
-                    .post(format!("{}{path}", self.base))
+                    .post(format!("{}{path}", t.base))
                     .query(&[("access_token", token.expose())])
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .body(body)
                     .timeout(budget);
                 let answer = send(req, path).await?;
-                let mut all = vec![self.secret.expose(), token.expose()];
+                let mut all = vec![t.secret.expose(), token.expose()];
                 all.extend_from_slice(echoes);
                 parse(&answer, &all)
             }
         };
-        let first = self
+        let first = t
             .with_one_retry(path, deadline, |budget| call(token.clone(), budget))
             .await;
         match first {
@@ -262,9 +255,9 @@ impl WeChatClient {
                     errcode,
                     "{path}: WeChat rejected the access_token; refetching it and retrying once"
                 );
-                let fresh = self.token_for(deadline, Some(&token)).await?;
-                let budget = Self::budget(deadline);
-                if budget < crate::wechat::MIN_ATTEMPT {
+                let fresh = self.token_for(t, deadline, Some(&token)).await?;
+                let budget = Transport::budget(deadline);
+                if budget < MIN_ATTEMPT {
                     return Err(not_enough_time(budget));
                 }
                 call(fresh, budget).await

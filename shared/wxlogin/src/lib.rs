@@ -5,6 +5,8 @@
 //!   cleaned);
 //! - `access_token.rs`: the access_token (`cgi-bin/stable_token`), cached and shared by the
 //!   instance, and the calls that take it;
+//! - `transport.rs`: how every WeChat call is made (one client, a time budget, one retry rule, a
+//!   capped read); `error.rs`: their errors ([`WxError`]) and the cleaning of `errmsg`;
 //! - `phone.rs`: `wxa/business/getuserphonenumber` on that token ([`PhoneNumber`]);
 //! - `code.rs`: the code a mini program hands the server ([`WxCode`]), checked the same way
 //!   for every function;
@@ -18,15 +20,18 @@
 
 mod access_token;
 mod code;
+mod error;
 mod phone;
 mod ticket;
+mod transport;
 mod wechat;
 
 pub use access_token::{
-    BAD_TOKEN_ERRCODES, MAX_TOKEN_BYTES, MAX_TOKEN_LIFETIME_SECS, TOKEN_MARGIN_SECS,
-    cache_lifetime, parse_token_answer,
+    BAD_TOKEN_ERRCODES, FETCH_FAILURE_BACKOFF, MAX_TOKEN_BYTES, MAX_TOKEN_LIFETIME_SECS,
+    TOKEN_MARGIN_SECS, cache_lifetime, parse_token_answer,
 };
 pub use code::{MAX_CODE_BYTES, WxCode};
+pub use error::{ClientError, MAX_ERRMSG_CHARS, QUOTA_RETRY_AFTER_SECS, WxError, clean_errmsg};
 pub use phone::{
     MAX_COUNTRY_CODE_CHARS, MAX_PHONE_CHARS, PHONE_PATH, PhoneNumber, mask_phone,
     parse_phone_answer,
@@ -38,8 +43,5 @@ pub use ticket::{
     TICKET_SEPARATOR, TicketClaims, TicketError, TicketOptions, format_ms, now_ms, resolve_env,
     validate_uid,
 };
-pub use wechat::{
-    CONNECT_TIMEOUT, ClientError, DEADLINE_MARGIN, DEFAULT_API_BASE, MAX_ANSWER_BYTES,
-    MAX_ERRMSG_CHARS, MIN_ATTEMPT, QUOTA_RETRY_AFTER_SECS, Session, WeChatClient, WxError,
-    clean_errmsg, parse_answer,
-};
+pub use transport::{CONNECT_TIMEOUT, DEADLINE_MARGIN, MAX_ANSWER_BYTES, MIN_ATTEMPT};
+pub use wechat::{DEFAULT_API_BASE, Session, WeChatClient, parse_answer};

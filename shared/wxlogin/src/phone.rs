@@ -15,7 +15,8 @@ use std::time::Instant;
 
 use serde::Deserialize;
 
-use crate::wechat::{WeChatClient, WxError, clean_errmsg, parse_json};
+use crate::error::{WxError, clean_errmsg, parse_json};
+use crate::wechat::WeChatClient;
 
 /// The API path.
 pub const PHONE_PATH: &str = "/wxa/business/getuserphonenumber";
@@ -160,7 +161,7 @@ impl WeChatClient {
         code: &str,
         deadline: Instant,
     ) -> Result<PhoneNumber, WxError> {
-        let appid = self.appid.clone();
+        let appid = self.appid().to_owned();
         self.post_with_token(
             PHONE_PATH,
             &serde_json::json!({ "code": code }),

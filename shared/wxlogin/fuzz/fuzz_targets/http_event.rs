@@ -207,7 +207,8 @@ fuzz_target!(|data: &[u8]| {
         let m = ct.split(';').next().unwrap().trim().to_ascii_lowercase();
         m.is_empty() || m == "application/json" || m.ends_with("+json")
     });
-    if expected_body.is_some() && encode == h.is_base64_encoded {
+    // (A number body is the harness's own "5", not the bytes after the empty line.)
+    if expected_body.is_some() && !numbody && encode == h.is_base64_encoded {
         let sent = body_bytes.as_ref().unwrap();
         let got = h.body_bytes();
         if sent.len() > MAX_PAYLOAD_BYTES {

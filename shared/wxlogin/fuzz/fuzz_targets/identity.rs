@@ -71,10 +71,15 @@ fn check_environment(s: &str) -> Option<ContextVars> {
             assert_eq!(e.0, "not an object");
         }
         (Err(e), Err(_)) => {
+            // Not JSON (where), or JSON our reader cannot take as entries (a nesting deeper than
+            // serde_json's limit is a data error to it): a position or a kind, never the input.
             common::assert_shape(
                 "environment",
                 &e.to_string(),
-                &["environment is not a JSON object: line # column #"],
+                &[
+                    "environment is not a JSON object: line # column #",
+                    "environment is not a JSON object: not an object",
+                ],
             );
         }
         (Ok(_), v) => panic!("accepted a non-object environment: {v:?}"),
