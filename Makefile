@@ -15,7 +15,7 @@ EVENT ?= {}
 endif
 ARGS ?=
 
-.PHONY: e2e scaffold-check package-web check-package-web deploy-web deploy-probe deploy-probe-web bench bench-smoke soak invoke test fmt-check clippy unit compat deploy-check docs-check supply-chain audit build package check-package deploy help fuzz
+.PHONY: e2e fuzz-smoke scaffold-check package-web check-package-web deploy-web deploy-probe deploy-probe-web bench bench-smoke soak invoke test fmt-check clippy unit compat deploy-check docs-check supply-chain audit build package check-package deploy help fuzz
 
 help:
 	@echo "make invoke [FN=$(subst $(eval) ,|,$(strip $(FUNCTIONS)))] [EVENT='{...}'] [ARGS='--http POST /login']"
@@ -32,7 +32,7 @@ help:
 	@echo "make deploy-probe ENV_ID=...   deploy only the probe (event function; docs/probe.md); make deploy leaves it out"
 	@echo "make deploy-probe-web ENV_ID=...   deploy only the probe, as an HTTP function"
 	@echo "make bench     Rust against Node with the official SDKs: cold start, warm latency, RSS, zip, minting, web mode under load (docs/benchmarks.md)"
-	@echo "make fuzz [FUZZ_SECONDS=600]   cargo-fuzz every target of shared/wxlogin/fuzz (nightly; not in CI)"
+	@echo "make fuzz [FUZZ_SECONDS=600]   cargo-fuzz every target of shared/wxlogin/fuzz; make fuzz-smoke: 20 s each (CI)"
 	@echo "make soak [SOAK_N=100000]   every function, SOAK_N mixed good/bad invocations; RSS must stay flat"
 
 invoke:
@@ -138,9 +138,11 @@ soak: build
 	cargo build --release --quiet -p wxlogin-devtools --bin soak
 	for f in $(FUNCTIONS); do "$${CARGO_TARGET_DIR:-target}/release/soak" --bootstrap "$${CARGO_TARGET_DIR:-target}/$(MUSL_TARGET)/release/$$f" --invocations $(SOAK_N) --warmup $$(( $(SOAK_N) / 10 )) || exit 1; done
 
-# cargo-fuzz targets of shared/wxlogin (libFuzzer, nightly; cargo-fuzz is installed if missing).
-# Each target runs FUZZ_SECONDS, one after another; its corpus, fuzz/corpus/<target> (git-ignored),
-# grows from the committed fuzz/seeds/<target>. Crashes land in fuzz/artifacts/<target>/.
+# cargo-fuzz targets of shared/wxlogin (libFuzzer; cargo-fuzz is installed if missing). cargo-fuzz
+# passes nightly -Z flags; RUSTC_BOOTSTRAP=1 lets the machine's one (stable) toolchain take them, as
+# no other toolchain can be installed here. Each target runs its seeds, then FUZZ_SECONDS, one after
+# another; its corpus, fuzz/corpus/<target> (git-ignored), grows from the committed
+# fuzz/seeds/<target>. Crashes land in fuzz/artifacts/<target>/. make fuzz-smoke is CI's run.
 # No key is committed: key_file's key seeds (1024/2048-bit key files, a bare PEM, a ticket) are
 # generated into its corpus with scripts/ticket, and its ticket inputs are checked against the
 # 1024-bit one (WXLOGIN_FUZZ_KEY).
@@ -157,9 +159,12 @@ fuzz:
 	cd shared/wxlogin && for t in $(FUZZ_TARGETS); do \
 		mkdir -p fuzz/corpus/$$t && \
 		WXLOGIN_FUZZ_KEY=$(CURDIR)/$(FUZZ_KEY_DIR)/gen_key_1024.json \
-		cargo +nightly fuzz run --debug-assertions $$t fuzz/corpus/$$t fuzz/seeds/$$t -- \
+		RUSTC_BOOTSTRAP=1 cargo fuzz run --debug-assertions $$t fuzz/corpus/$$t fuzz/seeds/$$t -- \
 			-max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 || exit 1; \
 	done
+
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=20
 
 # Rust against the Node reference (scripts/bench/node), same machine, same run; about 5 minutes
 # once built, 2 of them the load section (getLoginTicket --web against the Node HTTP function
