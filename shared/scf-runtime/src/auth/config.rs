@@ -19,6 +19,7 @@
 //! functions that ask for the caller answer `500 MISCONFIGURED` naming it, the others work.
 
 use super::issuer::{self, Issuers};
+use super::url::is_allowed_url;
 use crate::config::Misconfig;
 
 /// How tokens are checked (`TCB_TOKEN_VERIFY`).
@@ -146,25 +147,6 @@ impl AuthConfig {
             trust_wechat_context,
         })
     }
-}
-
-/// `https://` anywhere, `http://` on loopback only.
-pub(crate) fn is_allowed_url(url: &str) -> bool {
-    if let Some(rest) = url.strip_prefix("https://") {
-        return !rest.is_empty();
-    }
-    let Some(rest) = url.strip_prefix("http://") else {
-        return false;
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if authority.contains('@') {
-        return false;
-    }
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => authority.split(':').next().unwrap_or_default(),
-    };
-    matches!(host, "127.0.0.1" | "localhost" | "::1")
 }
 
 #[cfg(test)]

@@ -57,7 +57,7 @@ impl Introspector {
         let claims = verify::unverified_claims(token)
             .and_then(|raw| verify::check_claims(raw, expect, verify::now_secs()))
             .map_err(Outcome::Invalid)?;
-        let hash = super::token_key(token);
+        let hash = verify::token_key(token);
         if let Some(c) = self.lock().get(&hash) {
             return Ok(c.clone());
         }

@@ -85,7 +85,7 @@ impl Issuers {
         }
         for r in &rules {
             if let Rule::Exact(s) = r
-                && !super::config::is_allowed_url(s)
+                && !super::url::is_allowed_url(s)
             {
                 return Err(Misconfig::new(
                     ISSUER_VAR,

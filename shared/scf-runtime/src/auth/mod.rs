@@ -21,6 +21,7 @@ mod fetch;
 mod introspect;
 mod issuer;
 mod jwks;
+mod url;
 mod user_me;
 mod verify;
 
@@ -55,14 +56,6 @@ pub(crate) const RETRY_AFTER_SECS: u64 = jwks::FAILURE_BACKOFF.as_secs();
 /// The most issuer hosts whose key sets are kept (the default set has three hosts; a region-less
 /// default accepts any region, so this bounds how many hosts forged tokens can make us ask).
 const MAX_ISSUER_KEY_SETS: usize = 4;
-
-/// The SHA-256 of a token: how the caches remember a token without holding it.
-pub(crate) fn token_key(token: &str) -> [u8; 32] {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
-    let mut key = [0u8; 32];
-    key.copy_from_slice(digest.as_ref());
-    key
-}
 
 /// Why a request has no identity from its token.
 #[derive(Debug, Clone, PartialEq)]
@@ -304,7 +297,7 @@ impl Verifier {
             return None;
         }
         let url = format!("{iss}/auth/v1/certs");
-        if url == self.config.jwks_url || !config::is_allowed_url(&url) {
+        if url == self.config.jwks_url || !url::is_allowed_url(&url) {
             return None;
         }
         let mut sets = self.issuer_keys.lock().unwrap_or_else(|p| p.into_inner());
@@ -326,7 +319,7 @@ impl Verifier {
             return url.clone();
         }
         let at_issuer = format!("{iss}/auth/v1/user/me");
-        if self.config.issuer_hosts && config::is_allowed_url(&at_issuer) {
+        if self.config.issuer_hosts && url::is_allowed_url(&at_issuer) {
             at_issuer
         } else {
             self.config.gateway_user_me_url.clone()

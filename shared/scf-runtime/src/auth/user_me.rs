@@ -71,7 +71,7 @@ impl UserDirectory {
     ) -> Result<Option<String>, LookupError> {
         let cell = {
             let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-            let key = super::token_key(token);
+            let key = verify::token_key(token);
             if !cache.contains_key(&key) && cache.len() >= MAX_CACHED {
                 let now = verify::now_secs();
                 cache.retain(|_, e| e.exp > now);

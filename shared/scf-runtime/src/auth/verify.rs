@@ -233,6 +233,14 @@ pub(crate) fn check_claims(
     Ok(claims)
 }
 
+/// The SHA-256 of a token: how the caches remember a token without holding it.
+pub(crate) fn token_key(token: &str) -> [u8; 32] {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+    let mut key = [0u8; 32];
+    key.copy_from_slice(digest.as_ref());
+    key
+}
+
 /// Now, in **seconds** since the epoch.
 pub(crate) fn now_secs() -> u64 {
     jsonwebtoken::get_current_timestamp()

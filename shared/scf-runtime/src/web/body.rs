@@ -139,7 +139,7 @@ pub async fn read_event<'b>(
     budget: &'b Budget,
 ) -> Result<(HttpEvent, Charge<'b>), FnError> {
     let declared =
-        super::header(req.headers(), "content-length").and_then(|v| v.parse::<u64>().ok());
+        super::headers::header(req.headers(), "content-length").and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_PAYLOAD_BYTES as u64) {
         return Err(too_large());
     }

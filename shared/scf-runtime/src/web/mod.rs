@@ -11,7 +11,7 @@
 //!   SCF documents that clients cannot set headers beginning with `X-Scf-` (SCF doc 583/56129),
 //!   but we do not rely on it: when a header comes more than once, the **last** copy is used,
 //!   because a proxy that adds its own header appends it after whatever the client sent. A
-//!   request id is used only when it is a short token of safe characters ([`is_safe_request_id`]);
+//!   request id is used only when it is a short token of safe characters (`headers::is_safe_request_id`);
 //!   anything else is replaced by a generated id (and a WARN names the header, never the value),
 //!   so a client cannot write fields into a log line;
 //! - a body over 6 MB gets `413 PAYLOAD_TOO_LARGE` without being read further;
@@ -38,7 +38,10 @@
 
 pub mod body;
 pub mod conn;
+mod headers;
 pub mod limits;
+
+use headers::{header, is_safe_request_id};
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -398,31 +401,6 @@ struct Web<'a, F> {
     auth: Arc<Authenticator>,
     counter: &'a AtomicU64,
     budget: &'a Budget,
-}
-
-/// The **last** copy of a header, as text, when it is valid visible ASCII. The last, not the
-/// first: a proxy in front of us appends its own copy after any the client sent.
-fn header<'h>(h: &'h hyper::HeaderMap, name: &str) -> Option<&'h str> {
-    h.get_all(name)
-        .iter()
-        .next_back()
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-}
-
-/// Longest request id taken from `X-Scf-Request-Id`, bytes. SCF's are 36-character UUIDs.
-pub const MAX_REQUEST_ID_BYTES: usize = 64;
-
-/// Whether `id` may be used as a request id in logs and answers: 1 to [`MAX_REQUEST_ID_BYTES`]
-/// characters from `A-Z a-z 0-9 - _ . :`. No space, quote, `=` or control character, so the id
-/// can never forge a field or a line in text or JSON logs.
-pub fn is_safe_request_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= MAX_REQUEST_ID_BYTES
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
 impl<F> Web<'_, F> {

@@ -4,7 +4,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use super::TICKET_SEPARATOR;
+use super::format::TICKET_SEPARATOR;
 use super::key::CustomLoginKey;
 use super::time::format_ms;
 

@@ -8,7 +8,7 @@ use scf_runtime::Secret;
 use serde::Deserialize;
 
 use super::aws_lc_rsa::AwsLcRsaKey;
-use super::{DEFAULT_KEY_FILE, MIN_KEY_BITS, TICKET_SEPARATOR};
+use super::format::{DEFAULT_KEY_FILE, MIN_KEY_BITS, TICKET_SEPARATOR};
 
 /// Why a key could not be loaded. Messages name files and fields, never key material.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -5,8 +5,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, Header};
 use serde::{Deserialize, Serialize};
 
+use super::format::{
+    DEFAULT_EXPIRE_AFTER_MS, DEFAULT_REFRESH_MS, TICKET_LIFETIME_MS, TICKET_SEPARATOR,
+};
 use super::key::CustomLoginKey;
-use super::{DEFAULT_EXPIRE_AFTER_MS, DEFAULT_REFRESH_MS, TICKET_LIFETIME_MS, TICKET_SEPARATOR};
 
 /// Why a ticket could not be minted. Mirrors node-sdk's `INVALID_PARAM` errors, in its order.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

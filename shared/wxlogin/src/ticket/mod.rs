@@ -18,33 +18,25 @@
 //! `RSA_sign` (see `aws_lc_rsa.rs`). Every path gives the bytes `jsonwebtoken::encode` gives
 //! (tested).
 //!
-//! Files: `key.rs` (loading and checking keys), `mint.rs` (claims and signing), `inspect.rs`
+//! Files: `format.rs` (the separator, lifetimes, key size, file name), `key.rs` (loading and checking keys), `mint.rs` (claims and signing), `inspect.rs`
 //! (checking a ticket against a key, for `scripts/ticket`), `time.rs` (milliseconds and their
 //! RFC 3339 form), `aws_lc_rsa.rs` (the signer for 1024–2047-bit keys).
 
 mod aws_lc_rsa;
+mod format;
 mod inspect;
 mod key;
 mod mint;
 mod time;
 
+pub use format::{
+    DEFAULT_EXPIRE_AFTER_MS, DEFAULT_KEY_FILE, DEFAULT_REFRESH_MS, MIN_KEY_BITS,
+    TICKET_LIFETIME_MS, TICKET_SEPARATOR,
+};
 pub use inspect::{Check, Inspection};
 pub use key::{CustomLoginKey, KeyError, KeySource};
 pub use mint::{TicketClaims, TicketError, TicketOptions, resolve_env, validate_uid};
 pub use time::{MAX_FORMATTABLE_MS, format_ms, now_ms};
-
-/// Between the key id and the JWT in a ticket.
-pub const TICKET_SEPARATOR: &str = "/@@/";
-/// Ticket lifetime, **milliseconds** (`exp - iat`).
-pub const TICKET_LIFETIME_MS: u64 = 10 * 60 * 1000;
-/// Default `refresh` claim, a duration in **milliseconds** (1 hour).
-pub const DEFAULT_REFRESH_MS: u64 = 60 * 60 * 1000;
-/// Default `expire` claim offset from `iat`, **milliseconds** (7 days).
-pub const DEFAULT_EXPIRE_AFTER_MS: u64 = 7 * 24 * 60 * 60 * 1000;
-/// Smallest accepted key, bits.
-pub const MIN_KEY_BITS: u32 = 1024;
-/// Key file name looked up in the code directory when no key is configured.
-pub const DEFAULT_KEY_FILE: &str = "tcb_custom_login.json";
 
 #[cfg(test)]
 mod tests;
