@@ -38,21 +38,36 @@
 //!   so a test of an oversized token sees the function's own bound, not the mock's.
 //! - Every token the mock hands out is a secret: it is never logged, and no route echoes one.
 
+mod claims;
+mod faults;
+mod functions;
+mod key;
+mod signin;
+mod state;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use aws_lc_rs::encoding::AsDer as _;
-use aws_lc_rs::signature::KeyPair as _;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
-use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{Value, json};
+
+pub use claims::{
+    DEFAULT_TTL_SECS, MAX_TTL_SECS, MockIssuer, UserClaims, api_key_claims, gateway_issuer,
+    issuer_for, new_uid, now_secs, publishable_key_claims,
+};
+pub use faults::{HUGE_JWKS_BYTES, IntrospectFault, JwksFault, UserMeFault};
+pub use key::JwtKey;
+pub use state::FunctionBackend;
+
+use faults::{DOWN_PAGE, GARBAGE};
+use state::{
+    Keys, Shared, SignInState, bad_request, html_response, json_response, mint_with,
+    sign_with_current,
+};
 
 /// The JWKS path, as at `https://{env_id}.api.tcloudbasegateway.com`.
 pub const JWKS_PATH: &str = "/auth/v1/certs";
@@ -62,522 +77,10 @@ pub const INTROSPECT_PATH: &str = "/auth/v1/token/introspect";
 pub const USER_ME_PATH: &str = "/auth/v1/user/me";
 /// The mock-only route that mints a token over HTTP (for scripts).
 pub const MINT_PATH: &str = "/mock/auth/token";
-/// Default token lifetime, seconds (CloudBase access tokens: 2 hours, as far as public docs say).
-pub const DEFAULT_TTL_SECS: u64 = 7200;
-/// Longest lifetime `POST /mock/auth/token` hands out, seconds.
-pub const MAX_TTL_SECS: u64 = 86_400;
-/// Size of the [`JwksFault::Huge`] body, bytes (8 MiB).
-pub const HUGE_JWKS_BYTES: usize = 8 * 1024 * 1024;
-
-/// The gateway issuer (and API base) for `env_id`: `https://{env_id}.api.tcloudbasegateway.com`.
-pub fn gateway_issuer(env_id: &str) -> String {
-    format!("https://{env_id}.api.tcloudbasegateway.com")
-}
-
-/// The issuer real user tokens carry: `https://{env_id}.ap-shanghai.tcb-api.tencentcloudapi.com`
-/// (the js-sdk 2.x sign-in host of the `ap-shanghai` region).
-pub fn issuer_for(env_id: &str) -> String {
-    format!("https://{env_id}.ap-shanghai.tcb-api.tencentcloudapi.com")
-}
-
-/// Which `iss` the mock's tokens carry (its other issuers' tokens still verify at its routes).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum MockIssuer {
-    /// `https://{env}.ap-shanghai.tcb-api.tencentcloudapi.com`, as every real user token seen.
-    #[default]
-    TcbApi,
-    /// `https://{env}.api.tcloudbasegateway.com`.
-    Gateway,
-    /// `https://{env}.api.intl.tcloudbasegateway.com`.
-    IntlGateway,
-    /// The mock's own `http://127.0.0.1:PORT`: a token whose issuer host is reachable, to test
-    /// asking the issuer's own key set and profile (`TCB_ISSUER_HOSTS`).
-    Loopback,
-}
-
-/// A 19-digit numeric uid, as real tokens' `sub` (random).
-pub fn new_uid() -> String {
-    format!(
-        "{}{:018}",
-        1 + rand::random::<u8>() % 9,
-        rand::random::<u64>() % 1_000_000_000_000_000_000
-    )
-}
-
-fn uuid() -> String {
-    let b: [u8; 16] = rand::random();
-    let h = |r: std::ops::Range<usize>| b[r].iter().map(|x| format!("{x:02x}")).collect::<String>();
-    format!(
-        "{}-{}-{}-{}-{}",
-        h(0..4),
-        h(4..6),
-        h(6..8),
-        h(8..10),
-        h(10..16)
-    )
-}
-
-/// Seconds since the Unix epoch (JWT time unit).
-pub fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
-/// A 2048-bit RSA key with its `kid`, made by aws-lc-rs, signing RS256 through jsonwebtoken.
-///
-/// Public for the forged-token helpers ([`crate::testkit::tokens`]): a *foreign* key signs a
-/// token under a kid the mock publishes, and the public halves feed the HS256 confusion attack.
-/// The private half never leaves this struct (no accessor, and `Debug` shows the kid only).
-pub struct JwtKey {
-    kid: String,
-    encoding: EncodingKey,
-    /// Modulus and exponent, base64url without padding (JWK `n`, `e`).
-    n: String,
-    e: String,
-    /// The public key as a SubjectPublicKeyInfo DER (the body of a `BEGIN PUBLIC KEY` PEM).
-    spki_der: Vec<u8>,
-    /// The public key as a PKCS#1 `RSAPublicKey` DER (what jsonwebtoken keeps from an RSA PEM).
-    pkcs1_der: Vec<u8>,
-}
-
-impl std::fmt::Debug for JwtKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JwtKey").field("kid", &self.kid).finish()
-    }
-}
-
-fn io_err(what: &str, e: impl std::fmt::Display) -> std::io::Error {
-    std::io::Error::other(format!("{what}: {e}"))
-}
-
-/// PEM armour: base64 in 64-character lines between `-----BEGIN {label}-----` and `-----END`.
-fn pem(label: &str, der: &[u8]) -> String {
-    let b64 = STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(line));
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
-}
-
-impl JwtKey {
-    /// A new 2048-bit key with a random kid (a UUID, as real kids).
-    ///
-    /// # Errors
-    /// When aws-lc cannot generate or encode the key (an `io::Error` of kind `Other`).
-    pub fn generate() -> std::io::Result<JwtKey> {
-        let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
-            .map_err(|e| io_err("RSA key generation", e))?;
-        // aws-lc-rs hands out PKCS#8; jsonwebtoken's PEM reader takes PKCS#8 and keeps the inner
-        // PKCS#1 key, which is what its aws_lc_rs signer parses.
-        let pkcs8 = pair.as_der().map_err(|e| io_err("PKCS#8 encoding", e))?;
-        let encoding = EncodingKey::from_rsa_pem(pem("PRIVATE KEY", pkcs8.as_ref()).as_bytes())
-            .map_err(|e| io_err("jsonwebtoken key", e))?;
-        let public = pair.public_key();
-        let parts = aws_lc_rs::rsa::PublicKeyComponents::<Vec<u8>>::from(public);
-        let spki_der = public
-            .as_der()
-            .map_err(|e| io_err("SPKI encoding", e))?
-            .as_ref()
-            .to_vec();
-        Ok(JwtKey {
-            kid: uuid(),
-            encoding,
-            n: URL_SAFE_NO_PAD.encode(&parts.n),
-            e: URL_SAFE_NO_PAD.encode(&parts.e),
-            spki_der,
-            pkcs1_der: public.as_ref().to_vec(),
-        })
-    }
-
-    /// The key's id (the JWT header's `kid`).
-    pub fn kid(&self) -> &str {
-        &self.kid
-    }
-
-    /// The key as a JWKS entry: `{"kid","kty":"RSA","alg":"RS256","use":"sig","n","e"}`.
-    pub fn jwk(&self) -> Value {
-        json!({"kid": self.kid, "kty": "RSA", "alg": "RS256", "use": "sig", "n": self.n, "e": self.e})
-    }
-
-    /// An RS256 JWT of `claims` with header `{"alg":"RS256","kid": kid}` (no `typ`, as real
-    /// tokens). `kid` need not be this key's own (a forged token uses another key's kid).
-    ///
-    /// # Panics
-    /// Never for a key made by [`JwtKey::generate`] and JSON claims (jsonwebtoken fails only on
-    /// a key it cannot parse or claims it cannot serialise).
-    pub fn sign(&self, kid: &str, claims: &Value) -> String {
-        let mut header = Header::new(Algorithm::RS256);
-        header.typ = None;
-        header.kid = Some(kid.to_owned());
-        jsonwebtoken::encode(&header, claims, &self.encoding)
-            .expect("RS256 with a key aws-lc generated")
-    }
-
-    /// The public key as `-----BEGIN PUBLIC KEY-----` PEM text (SubjectPublicKeyInfo).
-    pub fn public_key_pem(&self) -> String {
-        pem("PUBLIC KEY", &self.spki_der)
-    }
-
-    /// The public key as SubjectPublicKeyInfo DER.
-    pub fn public_key_spki_der(&self) -> &[u8] {
-        &self.spki_der
-    }
-
-    /// The public key as PKCS#1 `RSAPublicKey` DER.
-    pub fn public_key_pkcs1_der(&self) -> &[u8] {
-        &self.pkcs1_der
-    }
-
-    fn decoding_key(&self) -> Option<DecodingKey> {
-        DecodingKey::from_rsa_components(&self.n, &self.e).ok()
-    }
-}
-
-/// The claims of a user token to mint. `UserClaims::new(uid)` gives the real shape
-/// (`testdata/cloudbase_token_shapes.json` "user"); the builder methods add WeChat ids, the
-/// customUserId the mock's `/auth/v1/user/me` reports, or override a claim for a test.
-///
-/// Times are Unix SECONDS. The token is (before `extra`):
-///
-/// ```json
-/// {"iss": "https://{env_id}.ap-shanghai.tcb-api.tencentcloudapi.com", "sub": uid, "aud": env_id,
-///  "iat": now, "exp": now + ttl_secs, "at_hash": "<random>", "scope": "user sso",
-///  "project_id": env_id, "provider_type": "custom",
-///  "meta": {"wxOpenId": openid or "", "wxUnionId": unionid or ""},
-///  "user_id": uid, "user_type": "external"}
-/// ```
-///
-/// `nbf` appears only when set. Real uids are 19-digit strings ([`new_uid`]); tests may use any.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UserClaims {
-    /// `sub` and `user_id`: the CloudBase uid.
-    pub uid: String,
-    /// `meta.wxOpenId` (`""` when `None`).
-    pub openid: Option<String>,
-    /// `meta.wxUnionId` (`""` when `None`).
-    pub unionid: Option<String>,
-    /// The customUserId the mock's `/auth/v1/user/me` reports for this uid (not in the token,
-    /// as with real custom-ticket users).
-    pub custom_user_id: Option<String>,
-    /// Lifetime: `exp = now + ttl_secs` unless [`UserClaims::exp`] is set. Default 7200.
-    pub ttl_secs: u64,
-    /// `aud` instead of the env id.
-    pub aud: Option<String>,
-    /// `iss` instead of the mock's issuer.
-    pub iss: Option<String>,
-    /// `iat` instead of now, seconds.
-    pub iat: Option<i64>,
-    /// `nbf`, seconds (absent by default, as in CloudBase tokens).
-    pub nbf: Option<i64>,
-    /// `exp` instead of `now + ttl_secs`, seconds.
-    pub exp: Option<i64>,
-    /// Claims applied last: each replaces the claim of that name; a `null` value removes it
-    /// (e.g. `("exp", null)` for a token without `exp`).
-    pub extra: serde_json::Map<String, Value>,
-}
-
-impl UserClaims {
-    /// The default claims for `uid` (see the type's docs).
-    pub fn new(uid: &str) -> UserClaims {
-        UserClaims {
-            uid: uid.to_owned(),
-            openid: None,
-            unionid: None,
-            custom_user_id: None,
-            ttl_secs: DEFAULT_TTL_SECS,
-            aud: None,
-            iss: None,
-            iat: None,
-            nbf: None,
-            exp: None,
-            extra: serde_json::Map::new(),
-        }
-    }
-
-    /// With `meta.wxOpenId`.
-    pub fn openid(mut self, openid: &str) -> Self {
-        self.openid = Some(openid.to_owned());
-        self
-    }
-
-    /// With `meta.wxUnionId`.
-    pub fn unionid(mut self, unionid: &str) -> Self {
-        self.unionid = Some(unionid.to_owned());
-        self
-    }
-
-    /// The customUserId the mock's `/auth/v1/user/me` reports for this user (getLoginTicket's
-    /// tickets carry the openid there).
-    pub fn custom_user_id(mut self, id: &str) -> Self {
-        self.custom_user_id = Some(id.to_owned());
-        self
-    }
-
-    /// Lifetime in seconds.
-    pub fn ttl_secs(mut self, secs: u64) -> Self {
-        self.ttl_secs = secs;
-        self
-    }
-
-    /// `aud` override.
-    pub fn aud(mut self, aud: &str) -> Self {
-        self.aud = Some(aud.to_owned());
-        self
-    }
-
-    /// `iss` override.
-    pub fn iss(mut self, iss: &str) -> Self {
-        self.iss = Some(iss.to_owned());
-        self
-    }
-
-    /// `iat` override, seconds.
-    pub fn iat(mut self, iat: i64) -> Self {
-        self.iat = Some(iat);
-        self
-    }
-
-    /// `nbf`, seconds.
-    pub fn nbf(mut self, nbf: i64) -> Self {
-        self.nbf = Some(nbf);
-        self
-    }
-
-    /// `exp` override, seconds.
-    pub fn exp(mut self, exp: i64) -> Self {
-        self.exp = Some(exp);
-        self
-    }
-
-    /// Set (or, with `null`, remove) any claim, applied last.
-    pub fn extra(mut self, name: &str, value: Value) -> Self {
-        self.extra.insert(name.to_owned(), value);
-        self
-    }
-
-    /// The claims as JSON for a token of `env_id` issued at `now` (seconds), with `iss` =
-    /// [`issuer_for`]`(env_id)` unless [`UserClaims::iss`] says otherwise.
-    pub fn to_json(&self, env_id: &str, now: i64) -> Value {
-        let mut c = json!({
-            "iss": self.iss.clone().unwrap_or_else(|| issuer_for(env_id)),
-            "sub": self.uid,
-            "aud": self.aud.as_deref().unwrap_or(env_id),
-            "exp": self.exp.unwrap_or(now.saturating_add(self.ttl_secs as i64)),
-            "iat": self.iat.unwrap_or(now),
-            "at_hash": URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>()),
-            "scope": "user sso",
-            "project_id": env_id,
-            "provider_type": "custom",
-            "meta": {
-                "wxOpenId": self.openid.as_deref().unwrap_or_default(),
-                "wxUnionId": self.unionid.as_deref().unwrap_or_default(),
-            },
-            "user_id": self.uid,
-            "user_type": "external",
-        });
-        if let Some(nbf) = self.nbf {
-            c["nbf"] = nbf.into();
-        }
-        apply_extra(&mut c, &self.extra);
-        c
-    }
-}
-
-fn apply_extra(c: &mut Value, extra: &serde_json::Map<String, Value>) {
-    if let Value::Object(m) = c {
-        for (k, v) in extra {
-            if v.is_null() {
-                m.remove(k);
-            } else {
-                m.insert(k.clone(), v.clone());
-            }
-        }
-    }
-}
-
-/// The claims of the anonymous publishable key of `env_id` issued by `iss` at `now` (seconds):
-/// `testdata/cloudbase_token_shapes.json` "publishable_key" (`sub: "anon"`, `scope:
-/// "anonymous"`, `exp` in 2099).
-pub fn publishable_key_claims(env_id: &str, iss: &str, now: i64) -> Value {
-    json!({
-        "iss": iss, "sub": "anon", "aud": env_id,
-        "exp": 4_070_908_800_i64, "iat": now,
-        "scope": "anonymous", "role": "anon", "is_anonymous": true,
-        "client_type": "client_user",
-        "meta": {"platform": "PublishableKey"},
-    })
-}
-
-/// The claims of a server API key of `env_id` at `now` (seconds):
-/// `testdata/cloudbase_token_shapes.json` "api_key" (no `iss`, no `sub`).
-pub fn api_key_claims(env_id: &str, now: i64) -> Value {
-    json!({
-        "aud": env_id, "exp": 253_402_300_799_i64, "iat": now,
-        "groups": ["administrator"], "is_system_admin": true,
-        "meta": {"platform": "ApiKey", "internalUserType": "administrator"},
-    })
-}
-
-/// How `GET /auth/v1/certs` misbehaves (set with [`MockCloudBase::set_jwks_fault`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum JwksFault {
-    /// The JWKS of the published keys.
-    #[default]
-    None,
-    /// HTTP 503 with an HTML page.
-    Down,
-    /// Waits this long, then the normal answer.
-    Slow(Duration),
-    /// HTTP 200, `application/json`, a body that is not JSON.
-    Garbage,
-    /// HTTP 200, `text/html`, a maintenance page.
-    Html,
-    /// `{"keys":[]}`.
-    EmptyKeys,
-    /// HTTP 200, a [`HUGE_JWKS_BYTES`] (8 MiB) body: the real keys followed by a padding member,
-    /// so a reader without a size bound would *accept* it.
-    Huge,
-    /// `{"keys":"x"}`.
-    WrongShape,
-}
-
-/// How `GET /auth/v1/token/introspect` misbehaves (set with
-/// [`MockCloudBase::set_introspect_fault`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum IntrospectFault {
-    /// The real check.
-    #[default]
-    None,
-    /// HTTP 503 with an HTML page.
-    Down,
-    /// Waits this long, then the real check.
-    Slow(Duration),
-    /// HTTP 200, `application/json`, a body that is not JSON.
-    Garbage,
-    /// `{"active": false, "sub": <the token's sub>}` for any token, verified or not: an answer
-    /// that names the token's user but does not vouch for it.
-    InactiveWithSub,
-    /// `{"error": "invalid_token", "error_description", "sub": <the token's sub>}` for any token.
-    ErrorWithSub,
-}
-
-/// How `GET /auth/v1/user/me` misbehaves (set with [`MockCloudBase::set_user_me_fault`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum UserMeFault {
-    /// The profile.
-    #[default]
-    None,
-    /// HTTP 503 with an HTML page.
-    Down,
-    /// Waits this long, then the profile.
-    Slow(Duration),
-    /// The profile of another user (`sub` differs).
-    OtherUser,
-}
-
-struct Keys {
-    /// Signs [`MockCloudBase::mint`]; published unless staged.
-    signing: Arc<JwtKey>,
-    /// Served at `/auth/v1/certs`, oldest first.
-    published: Vec<Arc<JwtKey>>,
-}
-
-struct Shared {
-    env_id: String,
-    /// The `iss` of minted tokens.
-    issuer: String,
-    /// Every `iss` the mock's routes accept: the env's three CloudBase issuer forms and its own
-    /// loopback base.
-    accepted_issuers: Vec<String>,
-    keys: Mutex<Keys>,
-    /// customUserId by uid, for `/auth/v1/user/me`.
-    custom_users: Mutex<std::collections::HashMap<String, String>>,
-    jwks_fault: Mutex<JwksFault>,
-    introspect_fault: Mutex<IntrospectFault>,
-    user_me_fault: Mutex<UserMeFault>,
-    jwks_fetches: AtomicU32,
-    introspect_calls: AtomicU32,
-    user_me_calls: AtomicU32,
-    /// Seconds added to the real clock for everything the mock mints and checks.
-    clock_offset_secs: std::sync::atomic::AtomicI64,
-    /// Sign-in: the custom-login keys, users, refresh tokens (`signin.rs`).
-    signin: signin::SignInState,
-    /// The functions `/web` and `/v1/functions/{name}` run (`functions.rs`).
-    functions: Mutex<std::collections::HashMap<String, functions::FunctionBackend>>,
-}
-
 /// A running CloudBase auth mock. Dropping it stops the server.
 pub struct MockCloudBase {
     server: crate::LocalServer,
     shared: Arc<Shared>,
-}
-
-fn json_response(status: StatusCode, body: String) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
-}
-
-fn html_response(status: StatusCode, body: &'static str) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/html")], body).into_response()
-}
-
-const DOWN_PAGE: &str = "<html><body>503 Service Temporarily Unavailable</body></html>";
-const GARBAGE: &str = "{\"keys\": [ this is not JSON";
-
-impl Shared {
-    fn jwks(&self) -> Value {
-        let keys = self.keys.lock().unwrap();
-        json!({"keys": keys.published.iter().map(|k| k.jwk()).collect::<Vec<_>>()})
-    }
-
-    /// The claims of `token` when it verifies against a published key: RS256 only, its `kid`
-    /// published, `exp` in the future and `nbf` / `iat` not (no leeway), `aud` = env id, `iss`
-    /// one of the accepted issuers, `sub` present.
-    fn verify(&self, token: &str) -> Option<Value> {
-        let header = jsonwebtoken::decode_header(token).ok()?;
-        if header.alg != Algorithm::RS256 {
-            return None;
-        }
-        let kid = header.kid?;
-        let key = {
-            let keys = self.keys.lock().unwrap();
-            keys.published
-                .iter()
-                .find(|k| k.kid == kid)?
-                .decoding_key()?
-        };
-        // The signature by jsonwebtoken; the claims by hand, against the mock's clock.
-        let mut v = Validation::new(Algorithm::RS256);
-        v.validate_exp = false;
-        v.validate_aud = false;
-        v.required_spec_claims.clear();
-        let claims = jsonwebtoken::decode::<Value>(token, &key, &v).ok()?.claims;
-        let now = self.now();
-        let secs = |k: &str| claims.get(k).map(|v| v.as_i64());
-        let aud_ok = match claims.get("aud")? {
-            Value::String(a) => *a == self.env_id,
-            Value::Array(l) => l.iter().any(|a| a.as_str() == Some(self.env_id.as_str())),
-            _ => false,
-        };
-        // A string `iss` (CloudBase's own tokens carry one), among the accepted issuers.
-        let iss_ok = self
-            .accepted_issuers
-            .iter()
-            .any(|i| Some(i.as_str()) == claims.get("iss").and_then(Value::as_str));
-        let exp_ok = secs("exp")?.is_some_and(|exp| exp > now);
-        let nbf_ok = secs("nbf").is_none_or(|nbf| nbf.is_some_and(|nbf| nbf <= now));
-        let iat_ok = secs("iat").is_none_or(|iat| iat.is_some_and(|iat| iat <= now));
-        let sub_ok = claims.get("sub")?.is_string();
-        (aud_ok && iss_ok && exp_ok && nbf_ok && iat_ok && sub_ok).then_some(claims)
-    }
-
-    /// The mock's clock, Unix seconds: the real one moved by [`MockCloudBase::set_clock_offset_secs`].
-    fn now(&self) -> i64 {
-        now_secs() + self.clock_offset_secs.load(Ordering::SeqCst)
-    }
 }
 
 async fn certs(State(s): State<Arc<Shared>>) -> Response {
@@ -684,11 +187,6 @@ async fn user_me(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     json_response(StatusCode::OK, body.to_string())
 }
 
-fn bad_request(message: &str) -> Response {
-    let body = json!({"error": "BAD_REQUEST", "message": message});
-    json_response(StatusCode::BAD_REQUEST, body.to_string())
-}
-
 async fn mint_route(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
     let Ok(Value::Object(req)) = serde_json::from_slice::<Value>(&body) else {
         return bad_request(
@@ -738,24 +236,6 @@ async fn mint_route(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
         StatusCode::OK,
         json!({"access_token": token, "expires_in": ttl}).to_string(),
     )
-}
-
-/// Sign `claims` (the mock's issuer unless they set one) and remember its customUserId.
-fn mint_with(s: &Shared, claims: &UserClaims) -> String {
-    if let Some(custom) = &claims.custom_user_id {
-        s.custom_users
-            .lock()
-            .unwrap()
-            .insert(claims.uid.clone(), custom.clone());
-    }
-    let mut claims = claims.clone();
-    claims.iss.get_or_insert_with(|| s.issuer.clone());
-    sign_with_current(s, &claims.to_json(&s.env_id, s.now()))
-}
-
-fn sign_with_current(s: &Shared, claims: &Value) -> String {
-    let key = s.keys.lock().unwrap().signing.clone();
-    key.sign(&key.kid, claims)
 }
 
 impl MockCloudBase {
@@ -811,7 +291,7 @@ impl MockCloudBase {
             introspect_calls: AtomicU32::new(0),
             user_me_calls: AtomicU32::new(0),
             clock_offset_secs: std::sync::atomic::AtomicI64::new(0),
-            signin: signin::SignInState::default(),
+            signin: SignInState::default(),
             functions: Mutex::default(),
         });
         let app = axum::Router::new()
@@ -1001,12 +481,48 @@ impl MockCloudBase {
     pub fn accepts(&self, token: &str) -> bool {
         self.shared.verify(token).is_some()
     }
+
+    /// Trust the custom-login key of a `tcb_custom_login.json` (`{private_key_id, private_key,
+    /// env_id}`): tickets whose prefix names it are checked with its public half (`signin.rs`).
+    ///
+    /// # Errors
+    /// `InvalidData` when the JSON or the PEM cannot be read.
+    pub fn trust_custom_login_key(&self, key_file_json: &str) -> std::io::Result<()> {
+        let (id, der, env) = signin::trusted_key(key_file_json)?;
+        self.shared
+            .signin
+            .keys
+            .lock()
+            .unwrap()
+            .insert(id, (der, env));
+        Ok(())
+    }
+
+    /// Move the mock's clock: everything it mints and checks from now on uses the real clock
+    /// plus `secs` (negative: the past). Tickets and tokens are judged by it, so a test can make
+    /// a token that is already expired without sleeping.
+    pub fn set_clock_offset_secs(&self, secs: i64) {
+        self.shared.clock_offset_secs.store(secs, Ordering::SeqCst);
+    }
+
+    /// Sign-ins that succeeded, and that were refused.
+    pub fn signins(&self) -> (u32, u32) {
+        (
+            self.shared.signin.signins.load(Ordering::SeqCst),
+            self.shared.signin.refused.load(Ordering::SeqCst),
+        )
+    }
+
+    /// Serve function `name` from `backend` at `/web` (`functions.invokeFunction`) and
+    /// `/v1/functions/{name}` (`functions.rs`).
+    pub fn set_function(&self, name: &str, backend: FunctionBackend) {
+        self.shared
+            .functions
+            .lock()
+            .unwrap()
+            .insert(name.to_owned(), backend);
+    }
 }
-
-mod functions;
-mod signin;
-
-pub use functions::FunctionBackend;
 
 #[cfg(test)]
 mod tests;

@@ -12,10 +12,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::{
-    BOOTSTRAP_PATH, Emulator, EmulatorConfig, FAKE_SECRET_ID, FAKE_SECRET_KEY, FAKE_SESSION_TOKEN,
-    FAKE_UIN, Outcome,
+use super::config::{
+    BOOTSTRAP_PATH, EmulatorConfig, FAKE_SECRET_ID, FAKE_SECRET_KEY, FAKE_SESSION_TOKEN, FAKE_UIN,
 };
+use super::outcome::Outcome;
+use super::server::Emulator;
 use crate::process::{ChildLogs, sigterm};
 
 /// The environment SCF gives a bootstrap (docs/platform.md, "Environment"), for `config` and the emulator

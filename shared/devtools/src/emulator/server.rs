@@ -17,7 +17,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tokio::sync::{Notify, oneshot};
 
-use super::{EmulatorConfig, Outcome, RESULT_LIMIT, SEEN_BODY_LIMIT, SEEN_LIMIT, SeenRequest};
+use super::config::{EmulatorConfig, RESULT_LIMIT, SEEN_BODY_LIMIT, SEEN_LIMIT};
+use super::outcome::{Outcome, SeenRequest};
 
 struct Invocation {
     request_id: String,

@@ -29,11 +29,10 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use tokio::sync::Mutex;
 
-use super::{Shared, json_response};
+use super::claims::new_uid;
+use super::state::{FunctionBackend, Shared, json_response};
 use crate::emulator::Outcome;
-use crate::emulator::Runner;
 
 /// `POST`: the `/web` API (`functions.invokeFunction`).
 pub(super) const WEB_PATH: &str = "/web";
@@ -42,19 +41,10 @@ pub(super) const GATEWAY_FUNCTION_PATH: &str = "/v1/functions/{name}";
 /// The largest request body passed on, bytes (SCF's synchronous limit).
 const MAX_BODY: usize = 6 * 1024 * 1024;
 
-/// Where a function named in `/web` or `/v1/functions/{name}` runs.
-#[derive(Clone, Default)]
-pub struct FunctionBackend {
-    /// Its HTTP mode: `http://127.0.0.1:PORT` (the gateway route forwards there).
-    pub web_url: Option<String>,
-    /// Its event mode on the emulator (the `/web` action invokes it).
-    pub event: Option<Arc<Mutex<Runner>>>,
-}
-
 fn code(code: &str, message: &str) -> Response {
     json_response(
         StatusCode::OK,
-        json!({"code": code, "message": message, "requestId": super::new_uid()}).to_string(),
+        json!({"code": code, "message": message, "requestId": new_uid()}).to_string(),
     )
 }
 
@@ -135,7 +125,7 @@ pub(super) async fn web(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
         Outcome::Response(b) => json_response(
             StatusCode::OK,
             json!({
-                "requestId": super::new_uid(),
+                "requestId": new_uid(),
                 "data": {"response_data": String::from_utf8_lossy(&b)},
             })
             .to_string(),
@@ -186,17 +176,5 @@ pub(super) async fn gateway(
             "FUNCTIONS_EXECUTE_FAIL",
             &format!("the function is unreachable: {e}"),
         ),
-    }
-}
-
-impl super::MockCloudBase {
-    /// Serve function `name` from `backend` at `/web` (`functions.invokeFunction`) and
-    /// `/v1/functions/{name}`.
-    pub fn set_function(&self, name: &str, backend: FunctionBackend) {
-        self.shared
-            .functions
-            .lock()
-            .unwrap()
-            .insert(name.to_owned(), backend);
     }
 }

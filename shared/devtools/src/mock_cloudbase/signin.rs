@@ -33,10 +33,8 @@
 //! `Host`, when it is one of the env's CloudBase hosts), with `meta.wxOpenId` empty, as the one
 //! real user token seen; the customUserId is what `/auth/v1/user/me` reports.
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -46,7 +44,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
-use super::{DEFAULT_TTL_SECS, MockCloudBase, Shared, UserClaims, json_response, mint_with};
+use super::claims::{DEFAULT_TTL_SECS, UserClaims, new_uid};
+use super::state::{Shared, bad_request, json_response, mint_with};
 
 /// `POST`: sign in with a custom ticket.
 pub(super) const SIGNIN_CUSTOM_PATH: &str = "/auth/v1/signin/custom";
@@ -63,21 +62,6 @@ pub(super) const STATS_PATH: &str = "/mock/stats";
 const SEPARATOR: &str = "/@@/";
 /// The largest request body read, bytes.
 const MAX_BODY: usize = 64 * 1024;
-
-/// Sign-in state: trusted keys, users, refresh tokens, a counter.
-#[derive(Default)]
-pub(super) struct SignInState {
-    /// `private_key_id` → (the public key as PKCS#1 DER, the key file's `env_id`).
-    keys: Mutex<HashMap<String, (Vec<u8>, String)>>,
-    /// customUserId → uid.
-    users: Mutex<HashMap<String, String>>,
-    /// refresh_token → uid.
-    refresh_tokens: Mutex<HashMap<String, String>>,
-    /// Sign-ins that succeeded.
-    signins: AtomicU32,
-    /// Sign-ins refused.
-    refused: AtomicU32,
-}
 
 /// The error body the SDK reads, HTTP 400.
 fn oauth_error(error: &str, code: &str, description: &str) -> Response {
@@ -245,7 +229,7 @@ pub(super) async fn signin_custom(
         .lock()
         .unwrap()
         .entry(custom.clone())
-        .or_insert_with(super::new_uid)
+        .or_insert_with(new_uid)
         .clone();
     s.signin.signins.fetch_add(1, Ordering::SeqCst);
     credentials(&s, &uid, &custom, issuer_for_host(&s, &headers))
@@ -311,9 +295,7 @@ pub(super) async fn clock(State(s): State<Arc<Shared>>, body: Bytes) -> Response
             s.clock_offset_secs.store(n, Ordering::SeqCst);
             json_response(StatusCode::OK, json!({"offset_secs": n}).to_string())
         }
-        None => {
-            super::bad_request("expected {\"offset_secs\": <integer seconds, |N| <= 10 years>}")
-        }
+        None => bad_request("expected {\"offset_secs\": <integer seconds, |N| <= 10 years>}"),
     }
 }
 
@@ -328,58 +310,33 @@ pub(super) async fn stats(State(s): State<Arc<Shared>>) -> Response {
     json_response(StatusCode::OK, body.to_string())
 }
 
-impl MockCloudBase {
-    /// Trust the custom-login key of a `tcb_custom_login.json` (`{private_key_id, private_key,
-    /// env_id}`): tickets whose prefix names it are checked with its public half.
-    ///
-    /// # Errors
-    /// `InvalidData` when the JSON or the PEM cannot be read.
-    pub fn trust_custom_login_key(&self, key_file_json: &str) -> std::io::Result<()> {
-        use rsa::pkcs1::EncodeRsaPublicKey as _;
-        use rsa::pkcs8::DecodePrivateKey as _;
-        let bad =
-            |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
-        let v: Value = serde_json::from_str(key_file_json).map_err(|_| bad("not JSON"))?;
-        let field = |k: &str| v.get(k).and_then(Value::as_str).ok_or_else(|| bad(k));
-        let (id, pem, env) = (
-            field("private_key_id")?,
-            field("private_key")?,
-            field("env_id")?,
-        );
-        let private = rsa::RsaPrivateKey::from_pkcs8_pem(pem)
-            .or_else(|_| {
-                use rsa::pkcs1::DecodeRsaPrivateKey as _;
-                rsa::RsaPrivateKey::from_pkcs1_pem(pem)
-            })
-            .map_err(|_| bad("private_key is not an RSA PEM"))?;
-        let der = private
-            .to_public_key()
-            .to_pkcs1_der()
-            .map_err(|_| bad("public key"))?;
-        let key = der.as_bytes().to_vec();
-        self.shared
-            .signin
-            .keys
-            .lock()
-            .unwrap()
-            .insert(id.to_owned(), (key, env.to_owned()));
-        Ok(())
-    }
-
-    /// Move the mock's clock: everything it mints and checks from now on uses the real clock
-    /// plus `secs` (negative: the past). Tickets and tokens are judged by it, so a test can make
-    /// a token that is already expired without sleeping.
-    pub fn set_clock_offset_secs(&self, secs: i64) {
-        self.shared.clock_offset_secs.store(secs, Ordering::SeqCst);
-    }
-
-    /// Sign-ins that succeeded, and that were refused.
-    pub fn signins(&self) -> (u32, u32) {
-        (
-            self.shared.signin.signins.load(Ordering::SeqCst),
-            self.shared.signin.refused.load(Ordering::SeqCst),
-        )
-    }
+/// The `private_key_id`, the public key (PKCS#1 DER) and the `env_id` of a
+/// `tcb_custom_login.json`.
+///
+/// # Errors
+/// `InvalidData` when the JSON or the PEM cannot be read.
+pub(super) fn trusted_key(key_file_json: &str) -> std::io::Result<(String, Vec<u8>, String)> {
+    use rsa::pkcs1::EncodeRsaPublicKey as _;
+    use rsa::pkcs8::DecodePrivateKey as _;
+    let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
+    let v: Value = serde_json::from_str(key_file_json).map_err(|_| bad("not JSON"))?;
+    let field = |k: &str| v.get(k).and_then(Value::as_str).ok_or_else(|| bad(k));
+    let (id, pem, env) = (
+        field("private_key_id")?,
+        field("private_key")?,
+        field("env_id")?,
+    );
+    let private = rsa::RsaPrivateKey::from_pkcs8_pem(pem)
+        .or_else(|_| {
+            use rsa::pkcs1::DecodeRsaPrivateKey as _;
+            rsa::RsaPrivateKey::from_pkcs1_pem(pem)
+        })
+        .map_err(|_| bad("private_key is not an RSA PEM"))?;
+    let der = private
+        .to_public_key()
+        .to_pkcs1_der()
+        .map_err(|_| bad("public key"))?;
+    Ok((id.to_owned(), der.as_bytes().to_vec(), env.to_owned()))
 }
 
 #[cfg(test)]

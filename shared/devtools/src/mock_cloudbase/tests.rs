@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::http::{Answer, request};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 const ENV: &str = "mock-env-1";
 
