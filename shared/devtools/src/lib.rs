@@ -9,20 +9,17 @@
 //!   rotation and faults.
 //! - [`keys`]: dev custom-login key files in the console's format.
 //! - [`events`]: callFunction and HTTP-access event builders.
-//! - [`measure`]: percentiles, `/proc` memory figures and report formats for `soak` and `bench`.
-//! - [`bench`]: `make bench`; [`load`]: its load section (getLoginTicket `--web` against a Node
-//!   HTTP function, wrk).
+//! - [`measure`]: percentiles, `/proc` memory figures and report formats (the tests, and
+//!   `shared/bench`: make bench, make soak).
 //! - [`functions`]: the function list (`cloudbaserc.json`).
 //! - [`http`]: the one HTTP client of the tools and tests; [`process`]: child logs and SIGTERM.
 //! - [`testkit`]: fixtures, the leak check and web-mode processes for the integration tests.
 
-pub mod bench;
 pub mod emulator;
 pub mod events;
 pub mod functions;
 pub mod http;
 pub mod keys;
-pub mod load;
 pub mod measure;
 pub mod mock_cloudbase;
 pub mod mock_wechat;

@@ -3,11 +3,11 @@
 
 use std::time::{Duration, Instant};
 
-use super::machine::{self, kb};
-use super::mint::Minting;
-use super::setup::{Figures, Setup};
 use crate::load::{self, LoadOptions};
-use crate::measure::{ms, percentile, ratio};
+use crate::machine::{self, kb};
+use crate::mint::Minting;
+use crate::setup::{Figures, Setup};
+use wxlogin_devtools::measure::{ms, percentile, ratio};
 
 /// Everything the report is made of.
 pub(super) struct Inputs<'a> {

@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::setup::{Figures, Lang, Setup};
-use crate::emulator::{EmulatorConfig, Outcome, Runner};
-use crate::events::call_function;
-use crate::measure::proc_status_kb;
-use crate::mock_wechat::openid_for;
-use crate::testkit::{APPID, ENV};
+use crate::setup::{Figures, Lang, Setup};
+use wxlogin_devtools::emulator::{EmulatorConfig, Outcome, Runner};
+use wxlogin_devtools::events::call_function;
+use wxlogin_devtools::measure::proc_status_kb;
+use wxlogin_devtools::mock_wechat::openid_for;
+use wxlogin_devtools::testkit::{APPID, ENV};
 
 pub(super) fn config(function: &str) -> EmulatorConfig {
     EmulatorConfig {

@@ -2,7 +2,7 @@
 //! on this machine, in one run, interleaved. Prints a markdown report and writes it to `--out`.
 //!
 //! Files: `setup.rs` (paths, keys, figures), `functions.rs` (cold and warm, Rust against Node),
-//! `web.rs` (web mode), `crate::load` (the load section), `mint.rs` (ticket minting),
+//! `web.rs` (web mode), `load.rs` (the load section), `args.rs` (the command line), `mint.rs` (ticket minting),
 //! `report.rs` (the markdown report and its targets), `machine.rs`.
 //!
 //! - cold start: spawn → the emulator receives the first `/response` (the event is waiting, as on
@@ -20,7 +20,7 @@
 //! - load: `getLoginTicket --web` against the Node HTTP function (`node-dir/web/getLoginTicket`)
 //!   under wrk at each `--load-concurrency` (default 1,16,64,256) for `--load-seconds` (default
 //!   10) after a 2 s warm-up, each side pinned to a core; logins/s, p50/p99, peak RSS, CPU per
-//!   login, billed GB-s per million logins (see `wxlogin_devtools::load`).
+//!   login, billed GB-s per million logins (see `load.rs`).
 //!
 //! `--quick` is CI's smoke run: 2 cold starts, 200 warm invocations, 1 s of minting, no
 //! criterion, load at concurrency 1 and 64 for 2 s each after 1 s of warm-up, and nothing is
@@ -29,26 +29,27 @@
 //! 1 when a function gave a wrong answer (in the load section: any failed login), 2 on bad
 //! usage or when a run could not start.
 
+mod args;
 mod functions;
+pub mod load;
 mod machine;
 mod mint;
 mod report;
 mod setup;
 mod web;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use crate::load::{self, LoadOptions};
-use crate::testkit::{ENV, LoginFixture};
+pub use args::Args;
 use setup::{Figures, Lang, Setup};
+use wxlogin_devtools::testkit::{ENV, LoginFixture};
 
 /// The functions of the list (`cloudbaserc.json`): those that have a Node reference to be
 /// compared with (`<node-dir>/functions/<name>/bootstrap`), and the others (measured in Rust
 /// only).
 fn compared(node_dir: &std::path::Path) -> Result<(Vec<String>, Vec<String>), String> {
-    let list = crate::functions::FunctionList::load().map_err(|e| e.to_string())?;
+    let list = wxlogin_devtools::functions::FunctionList::load().map_err(|e| e.to_string())?;
     let (with, without): (Vec<&str>, Vec<&str>) = list.names().into_iter().partition(|f| {
         node_dir
             .join("functions")
@@ -67,84 +68,6 @@ fn compared(node_dir: &std::path::Path) -> Result<(Vec<String>, Vec<String>), St
 }
 
 /// `bench`'s arguments.
-#[derive(Debug, Clone, clap::Parser)]
-#[command(
-    name = "bench",
-    about = "Our Rust functions against the same functions in Node with the official SDKs (make bench)",
-    after_help = "Run it through `make bench` (or `make bench-smoke`): it builds the musl binaries, the zips, the criterion estimates and the Node side first."
-)]
-pub struct Args {
-    /// Folder of the Rust function binaries (the musl release build).
-    #[arg(long, value_name = "DIR")]
-    pub rust_dir: PathBuf,
-    /// Folder of the Node reference functions (scripts/bench/node).
-    #[arg(long, value_name = "DIR")]
-    pub node_dir: PathBuf,
-    /// Folder of the packaged zips.
-    #[arg(long, value_name = "DIR", default_value = "dist")]
-    pub dist: PathBuf,
-    /// criterion's output folder.
-    #[arg(long, value_name = "DIR", default_value = "target/criterion")]
-    pub criterion: PathBuf,
-    /// criterion's output of a FAST_RSA=1 build, for the -O2 rows.
-    #[arg(long, value_name = "DIR")]
-    pub criterion_fast_rsa: Option<PathBuf>,
-    /// Where to write the report (docs/benchmarks.md).
-    #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
-    /// Cold starts per function and language.
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
-    pub cold: u64,
-    /// Warm invocations per function and language.
-    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
-    pub warm: u64,
-    /// Seconds of minting for node-sdk and openssl.
-    #[arg(long, default_value_t = 3.0)]
-    pub mint_seconds: f64,
-    /// Load concurrencies, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "1,16,64,256", value_parser = clap::value_parser!(u64).range(1..))]
-    pub load_concurrency: Vec<u64>,
-    /// Seconds measured per load run (after the warm-up).
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
-    pub load_seconds: u64,
-    /// wrk's Lua script for the load section.
-    #[arg(
-        long,
-        value_name = "FILE",
-        default_value = "scripts/bench/wrk/login.lua"
-    )]
-    pub wrk_script: PathBuf,
-    /// CI's smoke run: 2 cold starts, 200 warm invocations, 1 s of minting, no criterion, load at
-    /// concurrency 1 and 64 for 2 s each after 1 s of warm-up.
-    #[arg(long)]
-    pub quick: bool,
-}
-
-impl Args {
-    /// The run's sizes, `--quick` applied.
-    fn sizes(&self) -> (usize, usize, f64, LoadOptions) {
-        let mut load = LoadOptions {
-            concurrency: self.load_concurrency.iter().map(|&c| c as usize).collect(),
-            seconds: self.load_seconds,
-            warmup_seconds: 2,
-            wechat_delay_ms: 20,
-            wrk_script: self.wrk_script.clone(),
-        };
-        if self.quick {
-            load.concurrency = vec![1, 64];
-            load.seconds = 2;
-            load.warmup_seconds = 1;
-            return (2, 200, 1.0, load);
-        }
-        (
-            self.cold as usize,
-            self.warm as usize,
-            self.mint_seconds,
-            load,
-        )
-    }
-}
-
 /// Run the whole benchmark; the exit code: 0 when every measurement ran (missed targets are
 /// reported, not failed), 1 when a function gave a wrong answer (under load: any failed login),
 /// 2 when a run could not start or the report could not be written.
@@ -155,8 +78,8 @@ pub async fn run(args: Args) -> ExitCode {
     // key beside it for minting. All in a temp folder, removed at the end.
     let fx = LoginFixture::new().await;
     let key_2048 = fx.dir().join("key-2048.json");
-    let made = crate::keys::new_key_file(2048, ENV)
-        .and_then(|k| crate::keys::write_key_file(&key_2048, &k));
+    let made = wxlogin_devtools::keys::new_key_file(2048, ENV)
+        .and_then(|k| wxlogin_devtools::keys::write_key_file(&key_2048, &k));
     if let Err(e) = made {
         eprintln!("bench: key: {e}");
         return ExitCode::from(2);

@@ -27,9 +27,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::measure::{ms, proc_status_kb, ratio};
-use crate::mock_wechat::{MockWeChat, SESSION_KEY_MARKER};
-use crate::testkit::APPID;
+use wxlogin_devtools::measure::{ms, proc_status_kb, ratio};
+use wxlogin_devtools::mock_wechat::{MockWeChat, SESSION_KEY_MARKER};
+use wxlogin_devtools::testkit::APPID;
 
 /// What the load section runs.
 #[derive(Clone, Debug)]

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::Args;
+use crate::args::Args;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum Lang {

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::setup::Setup;
+use crate::setup::Setup;
 use std::process::Command;
 
 use serde_json::Value;

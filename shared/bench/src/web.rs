@@ -4,9 +4,9 @@
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-use super::setup::Setup;
 use crate::load::ServerCommand;
-use crate::measure::proc_status_kb;
+use crate::setup::Setup;
+use wxlogin_devtools::measure::proc_status_kb;
 
 /// A keep-alive HTTP/1.1 connection to a web-mode process (what a gateway in front of an HTTP
 /// function would hold open).
@@ -84,7 +84,7 @@ pub(super) fn spawn_web(s: &Setup, port: u16) -> std::io::Result<tokio::process:
 
 pub(super) async fn stop_web(mut child: tokio::process::Child) {
     if let Some(pid) = child.id() {
-        crate::process::sigterm(pid);
+        wxlogin_devtools::process::sigterm(pid);
     }
     let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
 }
