@@ -15,7 +15,7 @@ EVENT ?= {}
 endif
 ARGS ?=
 
-.PHONY: e2e fuzz-smoke scaffold-check package-web check-package-web deploy-web deploy-probe deploy-probe-web bench bench-smoke soak invoke test fmt-check clippy unit compat deploy-check docs-check supply-chain audit build package check-package deploy help fuzz
+.PHONY: e2e fuzz-smoke layout-check scaffold-check package-web check-package-web deploy-web deploy-probe deploy-probe-web bench bench-smoke soak invoke test fmt-check clippy unit compat deploy-check docs-check supply-chain audit build package check-package deploy help fuzz
 
 help:
 	@echo "make invoke [FN=$(subst $(eval) ,|,$(strip $(FUNCTIONS)))] [EVENT='{...}'] [ARGS='--http POST /login']"
@@ -38,7 +38,7 @@ help:
 invoke:
 	@scripts/invoke $(FN) '$(EVENT)' $(ARGS)
 
-test: fmt-check clippy unit scaffold-check compat deploy-check docs-check supply-chain
+test: fmt-check clippy layout-check unit scaffold-check compat deploy-check docs-check supply-chain
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -61,6 +61,15 @@ e2e: $(addsuffix /node_modules/.installed,$(E2E_SDK_DIRS))
 %/node_modules/.installed: %/package.json %/package-lock.json
 	cd $* && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# The layout's rules: no two source files import each other (scripts/check-imports), and no function
+# depends on the benchmark code or criterion, not even for its tests.
+layout-check:
+	scripts/check-imports
+	@for d in functions/*/; do \
+		bad=$$(cargo tree --offline --manifest-path $$d/Cargo.toml -e normal,dev --prefix none 2>/dev/null | grep -E '^(criterion|wxlogin-bench) ' | sort -u); \
+		if [ -n "$$bad" ]; then echo "layout-check: $$d depends on $$bad (the benchmark stays in shared/bench)"; exit 1; fi; \
+	done; echo "layout-check: no function depends on criterion or shared/bench"
 
 # scripts/new-function end to end in a copy of the repository, alone: it builds in the shared
 # target folder, so no other cargo may run beside it (see shared/devtools/tests/scaffold.rs).
@@ -135,7 +144,7 @@ deploy-probe-web: package-web
 # exactly one right result per event, RSS growth after warm-up <= 1 MB. Not in CI (about 1 min).
 SOAK_N ?= 100000
 soak: build
-	cargo build --release --quiet -p wxlogin-devtools --bin soak
+	cargo build --release --quiet -p wxlogin-bench --bin soak
 	for f in $(FUNCTIONS); do "$${CARGO_TARGET_DIR:-target}/release/soak" --bootstrap "$${CARGO_TARGET_DIR:-target}/$(MUSL_TARGET)/release/$$f" --invocations $(SOAK_N) --warmup $$(( $(SOAK_N) / 10 )) || exit 1; done
 
 # cargo-fuzz targets of shared/wxlogin (libFuzzer; cargo-fuzz is installed if missing). cargo-fuzz
@@ -175,13 +184,13 @@ bench: package scripts/bench/node/node_modules/.installed
 	scripts/bench/ensure-wrk
 	cargo bench -p wxlogin --bench mint -- mint_
 	CARGO_TARGET_DIR="$${CARGO_TARGET_DIR:-$(CURDIR)/target}/fast-rsa" cargo bench -p wxlogin --bench mint $(FAST_RSA_CONFIG) -- mint_
-	cargo build --release --quiet -p wxlogin-devtools --bin bench
+	cargo build --release --quiet -p wxlogin-bench --bin bench
 	$(BENCH_BIN) --criterion-fast-rsa "$${CARGO_TARGET_DIR:-$(CURDIR)/target}/fast-rsa/criterion" --out docs/benchmarks.md
 
 bench-smoke: package scripts/bench/node/node_modules/.installed
 	scripts/bench/ensure-wrk
 	cargo bench -p wxlogin --bench mint -- --quick mint_
-	cargo build --release --quiet -p wxlogin-devtools --bin bench
+	cargo build --release --quiet -p wxlogin-bench --bin bench
 	$(BENCH_BIN) --quick
 
 scripts/bench/node/node_modules/.installed: scripts/bench/node/package.json scripts/bench/node/package-lock.json
