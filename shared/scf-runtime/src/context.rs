@@ -489,6 +489,7 @@ mod tests {
 
     /// One answer per invocation: a second `caller()` does not ask CloudBase again (introspect
     /// mode; refusals are not cached by the verifier, so only the context's memo saves the call).
+    #[cfg(feature = "access-token")]
     #[tokio::test(flavor = "current_thread")]
     async fn caller_is_worked_out_once_per_invocation() {
         use std::sync::atomic::{AtomicUsize, Ordering};

@@ -23,6 +23,21 @@
 //! }
 //! ```
 //!
+//! # Features
+//! - none (the default): the runtime loop, web mode, the context, typed input, replies, and the
+//!   caller from the platform's own channels (`userInfo`, the `/next` context header). No TLS and
+//!   no JWT code in the binary.
+//! - `access-token`: [`Context::caller`] also checks an HTTP caller's CloudBase access token
+//!   (RS256 against the env's key set, or CloudBase's introspect), [`Context::user`] refuses
+//!   anonymous callers, [`Context::resolve_openid`] finds a custom-ticket user's openid. Without it,
+//!   a token names nobody (`401 UNAUTHENTICATED`).
+//! - `outbound`: `https_client_builder` and `read_capped`, outbound HTTPS set up one way (Mozilla's
+//!   roots compiled in, no redirects, capped reads), for functions that call other services.
+//!
+//! Examples, each a whole function: `examples/hello.rs`, `shared_state.rs` (state built once at
+//! init, settings with clear errors), `status.rs` (a status and headers), `caller.rs` (who called),
+//! `http_function.rs` (an HTTP function).
+//!
 //! # Layout
 //! Data flows one way: event → context → handler → response. Each file is one concept:
 //! - `event_loop.rs`: event mode, the SCF runtime-API loop; `runtime_api.rs`: its transport;
@@ -51,6 +66,7 @@ mod event_loop;
 mod identity;
 mod input;
 mod logging;
+#[cfg(feature = "outbound")]
 mod outbound;
 mod panic;
 mod pipeline;
@@ -62,9 +78,11 @@ mod web;
 
 use std::process::ExitCode;
 
+#[cfg(feature = "access-token")]
+pub use auth::issuer_form;
 pub use auth::{
     ContextHeaderError, MAX_CONTEXT_HEADER_BYTES, MAX_CONTEXT_JSON_BYTES, MAX_TOKEN_BYTES,
-    decode_cloudbase_context, issuer_form,
+    decode_cloudbase_context,
 };
 pub use channels::ChannelNames;
 pub use config::{Configured, Misconfig, Settings, configure};
@@ -74,6 +92,7 @@ pub use event::{Event, HttpEvent, MAX_PAYLOAD_BYTES};
 pub use event_loop::run_with;
 pub use identity::{Identity, IdentitySource, TokenCheck, WxContext};
 pub use logging::init as init_logging;
+#[cfg(feature = "outbound")]
 pub use outbound::{CappedReadError, https_client_builder, read_capped};
 pub use response::{IntegratedResponse, IntoReply, Reply};
 pub use runtime_api::RetryPolicy;

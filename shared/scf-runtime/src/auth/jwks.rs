@@ -32,7 +32,7 @@ pub(crate) const KEY_SET_TTL: Duration = Duration::from_secs(3600);
 /// The least time between two refetches caused by an unknown `kid`.
 pub(crate) const UNKNOWN_KID_REFETCH_EVERY: Duration = Duration::from_secs(60);
 /// After a failed fetch, how long before the next attempt.
-pub(crate) const FAILURE_BACKOFF: Duration = Duration::from_secs(10);
+pub(crate) const FAILURE_BACKOFF: Duration = Duration::from_secs(super::failure::RETRY_AFTER_SECS);
 /// How long keys stay usable when they cannot be refreshed.
 pub(crate) const MAX_STALE: Duration = Duration::from_secs(24 * 3600);
 /// The most keys kept from one key set (CloudBase publishes two).
