@@ -15,7 +15,7 @@ EVENT ?= {}
 endif
 ARGS ?=
 
-.PHONY: e2e fuzz-smoke layout-check scaffold-check package-web check-package-web deploy-web deploy-probe deploy-probe-web bench bench-smoke soak invoke test fmt-check clippy unit compat deploy-check docs-check supply-chain audit build package check-package deploy help fuzz
+.PHONY: e2e fuzz-smoke layout-check runtime-check scaffold-check package-web check-package-web deploy-web deploy-probe deploy-probe-web bench bench-smoke soak invoke test fmt-check clippy unit compat deploy-check docs-check supply-chain audit build package check-package deploy help fuzz
 
 help:
 	@echo "make invoke [FN=$(subst $(eval) ,|,$(strip $(FUNCTIONS)))] [EVENT='{...}'] [ARGS='--http POST /login']"
@@ -38,7 +38,7 @@ help:
 invoke:
 	@scripts/invoke $(FN) '$(EVENT)' $(ARGS)
 
-test: fmt-check clippy layout-check unit scaffold-check compat deploy-check docs-check supply-chain
+test: fmt-check clippy layout-check runtime-check unit scaffold-check compat deploy-check docs-check supply-chain
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -70,6 +70,15 @@ layout-check:
 		bad=$$(cargo tree --offline --manifest-path $$d/Cargo.toml -e normal,dev --prefix none 2>/dev/null | grep -E '^(criterion|wxlogin-bench) ' | sort -u); \
 		if [ -n "$$bad" ]; then echo "layout-check: $$d depends on $$bad (the benchmark stays in shared/bench)"; exit 1; fi; \
 	done; echo "layout-check: no function depends on criterion or shared/bench"
+
+# scf-runtime as a crate of its own: without features it carries no TLS and no JWT code (cargo
+# tree), its examples build that way, and it packages for crates.io (cargo publish --dry-run).
+runtime-check:
+	@bad=$$(cargo tree --offline -p scf-runtime -e normal --prefix none | grep -E '^(rustls|aws-lc-rs|aws-lc-sys|jsonwebtoken|reqwest) ' | sort -u); \
+	if [ -n "$$bad" ]; then echo "runtime-check: scf-runtime without features depends on $$bad"; exit 1; fi; \
+	echo "runtime-check: scf-runtime without features: no rustls, aws-lc or jsonwebtoken"
+	cargo check --quiet -p scf-runtime --examples
+	cargo publish --dry-run --quiet --allow-dirty -p scf-runtime
 
 # scripts/new-function end to end in a copy of the repository, alone: it builds in the shared
 # target folder, so no other cargo may run beside it (see shared/devtools/tests/scaffold.rs).
