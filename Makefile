@@ -80,8 +80,8 @@ runtime-check:
 	cargo check --quiet -p scf-runtime --examples
 	cargo publish --dry-run --quiet --allow-dirty -p scf-runtime
 
-# scripts/new-function end to end in a copy of the repository, alone: it builds in the shared
-# target folder, so no other cargo may run beside it (see shared/devtools/tests/scaffold.rs).
+# scripts/new-function end to end in a copy of the repository, built in its own target folder
+# (target/scaffold: one cold build of the dependencies, then kept; see shared/devtools/tests/scaffold.rs).
 scaffold-check:
 	cargo test -p wxlogin-devtools --test scaffold -- --ignored
 
