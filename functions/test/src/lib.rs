@@ -10,7 +10,6 @@
 
 use scf_runtime::{Context, Event, FnError};
 use serde::Serialize;
-use wxlogin::{format_ms, now_ms};
 
 /// The caller, as the smoke test reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -63,7 +62,7 @@ pub async fn handle(_event: Event, ctx: Context) -> Result<TestResult, FnError> 
             unionid: id.unionid.unwrap_or_else(|| "Not available".into()),
             uid: id.uid,
         },
-        timestamp: format_ms(now_ms()),
+        timestamp: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
     })
 }
 
