@@ -32,7 +32,7 @@ help:
 	@echo "make deploy-probe ENV_ID=...   deploy only the probe (event function; docs/probe.md); make deploy leaves it out"
 	@echo "make deploy-probe-web ENV_ID=...   deploy only the probe, as an HTTP function"
 	@echo "make bench     Rust against Node with the official SDKs: cold start, warm latency, RSS, zip, minting, web mode under load (docs/benchmarks.md)"
-	@echo "make fuzz [FUZZ_SECONDS=600]   cargo-fuzz every target of shared/wxlogin/fuzz; make fuzz-smoke: 20 s each (CI)"
+	@echo "make fuzz [FUZZ_SECONDS=600]   cargo-fuzz every target (shared/scf-runtime/fuzz, shared/wxlogin/fuzz); make fuzz-smoke: 20 s each (CI)"
 	@echo "make soak [SOAK_N=100000]   every function, SOAK_N mixed good/bad invocations; RSS must stay flat"
 
 invoke:
@@ -156,17 +156,21 @@ soak: build
 	cargo build --release --quiet -p wxlogin-bench --bin soak
 	for f in $(FUNCTIONS); do "$${CARGO_TARGET_DIR:-target}/release/soak" --bootstrap "$${CARGO_TARGET_DIR:-target}/$(MUSL_TARGET)/release/$$f" --invocations $(SOAK_N) --warmup $$(( $(SOAK_N) / 10 )) || exit 1; done
 
-# cargo-fuzz targets of shared/wxlogin (libFuzzer; cargo-fuzz is installed if missing). cargo-fuzz
-# passes nightly -Z flags; RUSTC_BOOTSTRAP=1 lets the machine's one (stable) toolchain take them, as
-# no other toolchain can be installed here. Each target runs its seeds, then FUZZ_SECONDS, one after
-# another; its corpus, fuzz/corpus/<target> (git-ignored), grows from the committed
-# fuzz/seeds/<target>. Crashes land in fuzz/artifacts/<target>/. make fuzz-smoke is CI's run.
+# cargo-fuzz targets (libFuzzer; cargo-fuzz is installed if missing): the runtime's in
+# shared/scf-runtime/fuzz (events, HTTP events, identity channels, /next headers, access tokens),
+# wxlogin's in shared/wxlogin/fuzz (key files and tickets). cargo-fuzz passes nightly -Z flags;
+# RUSTC_BOOTSTRAP=1 lets the machine's one (stable) toolchain take them, as no other toolchain can
+# be installed here. Each target runs its seeds, then FUZZ_SECONDS, one after another; its corpus,
+# fuzz/corpus/<target> (git-ignored), grows from the committed fuzz/seeds/<target>. Crashes land in
+# fuzz/artifacts/<target>/. make fuzz-smoke is CI's run.
 # No key is committed: key_file's key seeds (1024/2048-bit key files, a bare PEM, a ticket) are
 # generated into its corpus with scripts/ticket, and its ticket inputs are checked against the
 # 1024-bit one (WXLOGIN_FUZZ_KEY).
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS ?= access_token event http_event identity key_file next_headers
+RUNTIME_FUZZ_TARGETS ?= access_token event http_event identity next_headers
+WXLOGIN_FUZZ_TARGETS ?= key_file
 FUZZ_KEY_DIR = shared/wxlogin/fuzz/corpus/key_file
+FUZZ_RUN = RUSTC_BOOTSTRAP=1 cargo fuzz run --debug-assertions $$t fuzz/corpus/$$t fuzz/seeds/$$t -- -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 || exit 1
 fuzz:
 	@cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 	mkdir -p $(FUZZ_KEY_DIR)
@@ -174,12 +178,9 @@ fuzz:
 	test -f $(FUZZ_KEY_DIR)/gen_key_2048.json || scripts/ticket keygen --out $(FUZZ_KEY_DIR)/gen_key_2048.json --bits 2048 --env test-env-1a2b
 	node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(process.argv[1])).private_key)' $(FUZZ_KEY_DIR)/gen_key_1024.json > $(FUZZ_KEY_DIR)/gen_pkcs1.txt
 	scripts/ticket mint --key $(FUZZ_KEY_DIR)/gen_key_1024.json --uid user_0001 --now-ms 1763700000000 > $(FUZZ_KEY_DIR)/gen_ticket.txt
-	cd shared/wxlogin && for t in $(FUZZ_TARGETS); do \
-		mkdir -p fuzz/corpus/$$t && \
-		WXLOGIN_FUZZ_KEY=$(CURDIR)/$(FUZZ_KEY_DIR)/gen_key_1024.json \
-		RUSTC_BOOTSTRAP=1 cargo fuzz run --debug-assertions $$t fuzz/corpus/$$t fuzz/seeds/$$t -- \
-			-max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 || exit 1; \
-	done
+	cd shared/scf-runtime && for t in $(RUNTIME_FUZZ_TARGETS); do mkdir -p fuzz/corpus/$$t && $(FUZZ_RUN); done
+	cd shared/wxlogin && for t in $(WXLOGIN_FUZZ_TARGETS); do mkdir -p fuzz/corpus/$$t && \
+		WXLOGIN_FUZZ_KEY=$(CURDIR)/$(FUZZ_KEY_DIR)/gen_key_1024.json $(FUZZ_RUN); done
 
 fuzz-smoke:
 	$(MAKE) fuzz FUZZ_SECONDS=20
