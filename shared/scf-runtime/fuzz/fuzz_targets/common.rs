@@ -5,33 +5,6 @@ use base64::Engine as _;
 use serde_json::Value;
 use scf_runtime::{HttpEvent, IntegratedResponse, MAX_PAYLOAD_BYTES};
 
-/// `s` with every run of ASCII digits replaced by `#`: a message's shape.
-pub fn shape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut in_digits = false;
-    for c in s.chars() {
-        if c.is_ascii_digit() {
-            if !in_digits {
-                out.push('#');
-            }
-            in_digits = true;
-        } else {
-            out.push(c);
-            in_digits = false;
-        }
-    }
-    out
-}
-
-/// The message is one of `templates` (digits aside): it cannot echo input text.
-pub fn assert_shape(what: &str, msg: &str, templates: &[&str]) {
-    let s = shape(msg);
-    assert!(
-        templates.contains(&s.as_str()),
-        "{what}: message {s:?} is not one of the known shapes"
-    );
-}
-
 /// An error of reading an HTTP body, checked by its code and shape, not its wording (a list of
 /// known messages rotted the day a message changed): the status names the code; the message is
 /// one printable line, bounded; the integrated response carries the same code and message.

@@ -15,8 +15,8 @@ use scf_runtime::fuzzing::{
 };
 use serde_json::Value;
 
-#[path = "common.rs"]
-mod common;
+#[path = "shape.rs"]
+mod shape;
 
 fn process_env(k: &str) -> Option<String> {
     (k.len() % 3 == 0).then(|| format!("p:{k}"))
@@ -73,7 +73,7 @@ fn check_environment(s: &str) -> Option<ContextVars> {
         (Err(e), Err(_)) => {
             // Not JSON (where), or JSON our reader cannot take as entries (a nesting deeper than
             // serde_json's limit is a data error to it): a position or a kind, never the input.
-            common::assert_shape(
+            shape::assert_shape(
                 "environment",
                 &e.to_string(),
                 &[

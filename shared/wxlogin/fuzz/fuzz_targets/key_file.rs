@@ -19,7 +19,7 @@ use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 use wxlogin::{CustomLoginKey, KeyError, MIN_KEY_BITS, TicketOptions};
 
-#[path = "common.rs"]
+#[path = "../../../scf-runtime/fuzz/fuzz_targets/shape.rs"]
 mod common;
 
 /// The key file that ticket inputs are inspected against: `WXLOGIN_FUZZ_KEY` (a path; `make fuzz`

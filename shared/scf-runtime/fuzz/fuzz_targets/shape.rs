@@ -1,7 +1,7 @@
-//! Message shapes for key_file (the runtime's targets have their own copy in
-//! shared/scf-runtime/fuzz).
+//! Message shapes (digits folded): a message whose shape is one of a fixed list cannot echo its
+//! input. Included with `#[path]` by the targets that check messages, here and in
+//! shared/wxlogin/fuzz (key_file), so the one copy serves both.
 #![allow(dead_code)]
-
 
 /// `s` with every run of ASCII digits replaced by `#`: a message's shape.
 pub fn shape(s: &str) -> String {
