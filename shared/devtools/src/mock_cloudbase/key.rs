@@ -5,7 +5,7 @@
 use aws_lc_rs::encoding::AsDer as _;
 use aws_lc_rs::signature::KeyPair as _;
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde_json::{Value, json};
 
@@ -49,18 +49,6 @@ fn io_err(what: &str, e: impl std::fmt::Display) -> std::io::Error {
     std::io::Error::other(format!("{what}: {e}"))
 }
 
-/// PEM armour: base64 in 64-character lines between `-----BEGIN {label}-----` and `-----END`.
-fn pem(label: &str, der: &[u8]) -> String {
-    let b64 = STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(line));
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
-}
-
 impl JwtKey {
     /// A new 2048-bit key with a random kid (a UUID, as real kids).
     ///
@@ -72,8 +60,10 @@ impl JwtKey {
         // aws-lc-rs hands out PKCS#8; jsonwebtoken's PEM reader takes PKCS#8 and keeps the inner
         // PKCS#1 key, which is what its aws_lc_rs signer parses.
         let pkcs8 = pair.as_der().map_err(|e| io_err("PKCS#8 encoding", e))?;
-        let encoding = EncodingKey::from_rsa_pem(pem("PRIVATE KEY", pkcs8.as_ref()).as_bytes())
-            .map_err(|e| io_err("jsonwebtoken key", e))?;
+        let encoding = EncodingKey::from_rsa_pem(
+            crate::keys::pem("PRIVATE KEY", "", pkcs8.as_ref()).as_bytes(),
+        )
+        .map_err(|e| io_err("jsonwebtoken key", e))?;
         let public = pair.public_key();
         let parts = aws_lc_rs::rsa::PublicKeyComponents::<Vec<u8>>::from(public);
         let spki_der = public
@@ -117,7 +107,7 @@ impl JwtKey {
 
     /// The public key as `-----BEGIN PUBLIC KEY-----` PEM text (SubjectPublicKeyInfo).
     pub fn public_key_pem(&self) -> String {
-        pem("PUBLIC KEY", &self.spki_der)
+        crate::keys::pem("PUBLIC KEY", "", &self.spki_der)
     }
 
     /// The public key as SubjectPublicKeyInfo DER.
