@@ -36,7 +36,7 @@ pub struct First {
 pub fn is_final(outcome: &Outcome) -> bool {
     match outcome {
         Ok(_) => true,
-        Err(e) => e.error == "WX_API_ERROR" && !matches!(e.errcode, Some(-1) | Some(45011)),
+        Err(e) => e.error == wxlogin::WX_API_ERROR && !matches!(e.errcode, Some(-1) | Some(45011)),
     }
 }
 

@@ -141,7 +141,7 @@ mod tests {
 
     fn err(e: Event) -> (String, u16) {
         let e = request_from(&e).unwrap_err();
-        (e.error.into_owned(), e.status)
+        (e.error.as_str().to_owned(), e.status)
     }
 
     #[test]

@@ -111,7 +111,11 @@ mod tests {
                     .map(|(_, v)| v.to_string())
             })
         };
-        let msg = |s: State| s.err().map(|e| (e.error.into_owned(), e.message)).unwrap();
+        let msg = |s: State| {
+            s.err()
+                .map(|e| (e.error.as_str().to_owned(), e.message))
+                .unwrap()
+        };
         let (code, m) = msg(init_from(&env(&[("WX_SECRET", "s3cr3t-value")])));
         assert_eq!(code, "MISCONFIGURED");
         assert!(m.starts_with("WX_APPID") && !m.contains("s3cr3t"), "{m}");

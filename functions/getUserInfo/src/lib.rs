@@ -3,18 +3,18 @@
 //! Returns `{openid, appid, unionid}` (`null` when absent), plus `uid`, `customUserId` and
 //! `isAnonymous` when the channel gives them (node-sdk `auth().getUserInfo()` names).
 //!
-//! The identity comes from `scf_runtime::Context::caller`: a callFunction's `userInfo` or the
+//! The identity comes from the `scf_runtime::Caller` extractor: a callFunction's `userInfo` or the
 //! platform's context header, or, over HTTP, a verified CloudBase access token. A token gives the
 //! `uid` (its `sub`) and an `openid` / `unionid` when the token itself carries them
 //! (`meta.wxOpenId` / `meta.wxUnionId`). A custom-ticket user's token carries none: then
-//! `Context::resolve_openid` asks CloudBase's `/auth/v1/user/me` for the `customUserId`, which is
+//! `with_openid` asks CloudBase's `/auth/v1/user/me` for the `customUserId`, which is
 //! also the `openid` (getLoginTicket mints tickets so; `TCB_CUSTOM_USER_ID_IS_OPENID=false` turns
 //! that off). An anonymous caller (the publishable key) is answered with `isAnonymous: true` and
 //! no openid, as node-sdk reports anonymous users. Without any caller: `401 UNAUTHENTICATED`; a
 //! bad token: `401 INVALID_TOKEN`; tokens or the profile uncheckable now:
 //! `503 AUTH_UNAVAILABLE`.
 
-use scf_runtime::{Context, Event, FnError};
+use scf_runtime::{Caller, Context, Event, FnError, FromContext};
 use serde::Serialize;
 
 /// The answer.
@@ -41,11 +41,10 @@ pub struct UserInfo {
 /// The handler. The event's content is not used: identity never comes from it.
 ///
 /// # Errors
-/// Those of `Context::caller` and `Context::resolve_openid`: `401 UNAUTHENTICATED`,
+/// The rejections of the `Caller` extractor and of `Caller::with_openid`: `401 UNAUTHENTICATED`,
 /// `401 INVALID_TOKEN`, `503 AUTH_UNAVAILABLE`, `500 MISCONFIGURED`.
 pub async fn handle(_event: Event, ctx: Context) -> Result<UserInfo, FnError> {
-    let id = ctx.caller().await?;
-    let id = ctx.resolve_openid(id).await?;
+    let Caller(id) = Caller::from_context(&ctx).await?.with_openid(&ctx).await?;
     Ok(UserInfo {
         openid: id.openid,
         appid: id.appid,

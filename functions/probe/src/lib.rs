@@ -9,7 +9,7 @@
 //!   `headerNames`, `queryNames`, `body` (its size), `requestContext` shapes (HTTP);
 //! - `contextHeader`: the `environ` / `environment` key names;
 //! - `identity`: which platform channel vouched for the caller, ids as `"present, N characters"`;
-//! - `caller`: what `Context::caller` makes of this call end to end (the platform channels, then
+//! - `caller`: what the `Caller` extractor makes of this call end to end (the platform channels, then
 //!   an access token checked against the env's key set): the channel and id lengths, or the error
 //!   and its `reason` (`wrong_issuer`, `wrong_env`, `unknown_key`, ... say which setting is off);
 //! - `cloudbaseContext`: per copy of `X-Cloudbase-Context`, its keys' shapes (nested: `meta`,
@@ -33,7 +33,9 @@ mod host;
 pub mod jwks;
 pub mod shapes;
 
-use scf_runtime::{Context, Event, FnError, HttpEvent, Identity, WEB_FLAG};
+use scf_runtime::{
+    Caller, ChannelNames, Context, Event, FnError, FromContext, HttpEvent, Identity, WEB_FLAG,
+};
 use serde_json::{Map, Value, json};
 
 use shapes::{cloudbase_context, jwt_shape, object_shape, present};
@@ -64,16 +66,17 @@ pub async fn handle(event: Event, ctx: Context) -> Result<Value, FnError> {
     let mut report = report;
     report["jwks"] = jwks;
     // May fetch the key set (or ask introspect) when a token came: within the deadline.
-    report["caller"] = match ctx.caller().await {
-        Ok(id) => {
-            let mut shown = identity(&id);
+    report["caller"] = match Caller::from_context(&ctx).await {
+        Ok(caller) => {
+            let id = &caller.0;
+            let mut shown = identity(id);
             // A verified user token without an openid: does /auth/v1/user/me name the
             // customUserId (the openid, for getLoginTicket's tickets)?
             if id.source_channel == scf_runtime::IdentitySource::AccessToken
                 && id.openid.is_none()
-                && id.is_anonymous != Some(true)
+                && !caller.is_anonymous()
             {
-                shown["customUserId"] = match ctx.resolve_openid(id).await {
+                shown["customUserId"] = match caller.with_openid(&ctx).await {
                     Ok(r) => r
                         .custom_user_id
                         .as_deref()
@@ -94,7 +97,7 @@ pub async fn handle(event: Event, ctx: Context) -> Result<Value, FnError> {
 /// # Errors
 /// `400 BAD_REQUEST` for a callFunction event that is not a JSON object.
 pub fn report(event: &Event, ctx: &Context, web: bool) -> Result<Value, FnError> {
-    let channels = ctx.channels();
+    let channels = ctx.extensions.get::<ChannelNames>();
     let mut r = json!({
         "probe": 1,
         "mode": if web { "web" } else { "event" },
@@ -281,7 +284,8 @@ mod tests {
             source_channel: scf_runtime::IdentitySource::UserInfo,
             ..Identity::default()
         };
-        let ctx = Context::for_test(id).with_channels(ChannelNames {
+        let mut ctx = Context::for_test(id);
+        ctx.extensions.insert(ChannelNames {
             next_headers: vec!["environ".into(), "request_id".into()],
             context_keys: vec!["WX_OPENID".into()],
             user_info_keys: vec!["appId".into(), "openId".into()],

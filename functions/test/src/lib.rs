@@ -2,13 +2,13 @@
 //! `{success: true, message: "Authentication successful", identity: {openid, appid, unionid, uid?}, timestamp}`
 //! with `unionid` = `"Not available"` when absent, `openid` `null` for an access-token caller
 //! whose token carries none, and `timestamp` in ISO-8601 UTC (milliseconds).
-//! The caller must be a signed-in user (`scf_runtime::Context::user`); a custom-ticket user's
-//! openid comes from its customUserId (`Context::resolve_openid`). Otherwise
+//! The caller must be a signed-in user (the `scf_runtime::User` extractor); a custom-ticket user's
+//! openid comes from its customUserId (`with_openid`). Otherwise
 //! `{success: false, error, message}` with `UNAUTHENTICATED` / `INVALID_TOKEN` / `ANONYMOUS` (401,
 //! the last for an anonymous caller such as the publishable key), `AUTH_UNAVAILABLE` (503) or
 //! `MISCONFIGURED` (500).
 
-use scf_runtime::{Context, Event, FnError};
+use scf_runtime::{Context, Event, FnError, FromContext, User};
 use serde::Serialize;
 
 /// The caller, as the smoke test reports it.
@@ -41,16 +41,13 @@ pub struct TestResult {
 /// The handler.
 ///
 /// # Errors
-/// Those of `Context::user` and `Context::resolve_openid` (with `success: false`):
+/// The rejections of the `User` extractor and of `User::with_openid` (with `success: false`):
 /// `401 UNAUTHENTICATED`, `401 INVALID_TOKEN`, `401 ANONYMOUS`, `503 AUTH_UNAVAILABLE`,
 /// `500 MISCONFIGURED`.
 pub async fn handle(_event: Event, ctx: Context) -> Result<TestResult, FnError> {
-    let id = async {
-        let id = ctx.user().await?;
-        ctx.resolve_openid(id).await
-    };
-    let id = match id.await {
-        Ok(id) => id,
+    let user = async { User::from_context(&ctx).await?.with_openid(&ctx).await };
+    let User(id) = match user.await {
+        Ok(user) => user,
         Err(e) => return Err(e.with_field("success", serde_json::Value::Bool(false))),
     };
     Ok(TestResult {

@@ -65,7 +65,7 @@ fn env(jwks_url: &str) -> Vec<(String, String)> {
         ("TCB_ENV", "probe-env-1"),
         ("TCB_CUSTOM_LOGIN_KEY", "SENTINEL-key"),
         ("TCB_JWKS_URL", jwks_url),
-        // Context::caller's fallback, away from the real gateway (there is no network here).
+        // the Caller extractor's fallback, away from the real gateway (there is no network here).
         (
             "TCB_INTROSPECT_URL",
             "http://127.0.0.1:9/auth/v1/token/introspect",

@@ -7,7 +7,7 @@
 //! its headers spelled, what does `userInfo` hold). The runtime consumes these channels before a
 //! handler runs (`userInfo` is removed from the event, the context header is parsed into an
 //! [`crate::Identity`]), so a handler could not report them. The `probe` function reports these
-//! names on a user's first deploy ([`crate::Context::channels`]).
+//! names on a user's first deploy (`ctx.extensions.get::<ChannelNames>()`).
 //!
 //! Why names only: the channels carry ids and tokens (`WX_API_TOKEN`, `TENCENTCLOUD_SECRETKEY`
 //! can come in `environ`), and a name list answers the open questions without exposing any of

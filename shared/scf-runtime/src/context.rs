@@ -1,5 +1,5 @@
-//! Invocation context: the `/next` headers, the instance facts from the process environment, and
-//! the caller identity.
+//! Invocation context: the `/next` headers, the instance facts from the process environment, the
+//! caller identity the platform's channels carry, and an extensions slot for extractors.
 //!
 //! Sources (`docs/platform.md` "Runtime API" and "Environment"): the SCF Custom Runtime doc for
 //! the headers `request_id`, `memory_limit_in_mb`, `time_limit_in_ms` (read case-insensitively;
@@ -8,9 +8,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::auth::{Authenticator, Offered};
-use crate::channels::ChannelNames;
-use crate::error::{Diagnostic, FnError};
+use crate::error::Diagnostic;
 use crate::identity::{Identity, WxContext};
 use crate::secret::Secret;
 
@@ -121,7 +119,12 @@ impl InvocationHeaders {
     }
 }
 
-/// Everything a handler knows about its invocation besides the event.
+/// Everything a handler knows about its invocation besides the event: plain data, as
+/// lambda_runtime's `Context` is.
+///
+/// What takes work to find out (the caller behind an access token) is not here: it is an
+/// extractor the handler names ([`crate::Caller`], [`crate::User`]), computed only then, from
+/// what the runtime left in [`Context::extensions`].
 #[derive(Debug, Clone)]
 pub struct Context {
     /// SCF request id (`request_id` header).
@@ -136,18 +139,14 @@ pub struct Context {
     /// Instance facts from the process environment.
     pub instance: Arc<InstanceInfo>,
     /// The caller, from the platform's own channels only (`userInfo`, the `/next` context
-    /// header). Over HTTP this is empty; ask [`Context::caller`], which also checks an access
-    /// token.
+    /// header). Over HTTP this is empty; extract a [`crate::Caller`], which also checks an
+    /// access token.
     pub identity: Identity,
-    /// The headers that may prove the caller (a token; never logged), decoded only when asked.
-    offered: Offered,
-    /// The process-wide token verifier.
-    auth: Arc<Authenticator>,
-    /// [`Context::caller`]'s answer, once worked out: a second call in the same invocation
-    /// neither verifies nor logs again.
-    resolved: Arc<tokio::sync::OnceCell<Result<Identity, FnError>>>,
-    /// What the platform's channels carried, names only (event mode); see [`Context::channels`].
-    channels: Option<ChannelNames>,
+    /// Typed values for extractors, as `http::Request::extensions`: the runtime puts the token
+    /// verifier's state here for [`crate::Caller`], and in event mode the [`crate::ChannelNames`]
+    /// of the invocation (names only, for the probe: `ctx.extensions.get::<ChannelNames>()`).
+    /// A handler's own layers may add their own.
+    pub extensions: http::Extensions,
 }
 
 impl Context {
@@ -168,158 +167,7 @@ impl Context {
             deadline: received + time_limit,
             instance,
             identity,
-            offered: Offered::default(),
-            auth: Authenticator::off(),
-            resolved: Arc::default(),
-            channels: None,
-        }
-    }
-
-    /// Attach the names the platform's channels carried (event mode sets them for every
-    /// invocation; a handler's unit test may too).
-    pub fn with_channels(mut self, channels: ChannelNames) -> Self {
-        self.channels = Some(channels);
-        self
-    }
-
-    /// The names (never the values) of the `/next` headers, the context header's keys and the
-    /// `userInfo` keys of this invocation ([`ChannelNames`]). `None` in web mode, which has no
-    /// `/next`, and in [`Context::for_test`] unless set with [`Context::with_channels`].
-    pub fn channels(&self) -> Option<&ChannelNames> {
-        self.channels.as_ref()
-    }
-
-    /// Attach the headers the event offers and the verifier that checks them (both modes, in
-    /// the pipeline).
-    pub(crate) fn with_auth(mut self, auth: Arc<Authenticator>, offered: Offered) -> Self {
-        self.auth = auth;
-        self.offered = offered;
-        self
-    }
-
-    /// Whether `Authorization` or `X-Cloudbase-Context` came (valid or not); for the start log.
-    pub(crate) fn has_token_headers(&self) -> bool {
-        !self.offered.is_empty()
-    }
-
-    /// A signed-in user: [`Context::caller`], refusing an anonymous caller (a publishable key,
-    /// an anonymous sign-in, `TCB_ISANONYMOUS_USER=true`).
-    ///
-    /// # Errors
-    /// Those of [`Context::caller`], and `401 ANONYMOUS` for an anonymous caller.
-    pub async fn user(&self) -> Result<Identity, FnError> {
-        let id = self.caller().await?;
-        if id.is_anonymous == Some(true) {
-            tracing::info!("anonymous caller refused: this handler needs a signed-in user");
-            return Err(FnError::anonymous());
-        }
-        Ok(id)
-    }
-
-    /// `id` (from [`Context::caller`] or [`Context::user`]) with its customUserId, and the openid
-    /// from it, for a user whose verified access token carries no openid: a custom-ticket user's
-    /// token has an empty `meta.wxOpenId`, but getLoginTicket mints every ticket with
-    /// customUserId = openid. Asks CloudBase's `GET /auth/v1/user/me` with the caller's own token
-    /// (`auth/user_me.rs`: cached per token until its `exp`, one call per token at a time, within
-    /// the deadline). `openid` is set from the customUserId only with
-    /// `TCB_CUSTOM_USER_ID_IS_OPENID` (default `true`); the same rule applies, without a call, to
-    /// a platform channel that names the customUserId (`TCB_CUSTOM_USER_ID` of a js-sdk caller).
-    /// Any other `id` (an openid already there, an anonymous caller, a channel without a
-    /// customUserId) is returned as it is.
-    ///
-    /// Ask for this only when the handler needs the openid: `uid` alone never needs the call.
-    ///
-    /// # Errors
-    /// `503 AUTH_UNAVAILABLE` with `Retry-After` when `/auth/v1/user/me` cannot be asked or
-    /// answers oddly; `401 INVALID_TOKEN` `rejected` when CloudBase refuses the token there
-    /// (expired by its clock while inside our 60 s leeway, or revoked).
-    pub async fn resolve_openid(&self, mut id: Identity) -> Result<Identity, FnError> {
-        if id.openid.is_some() || id.is_anonymous == Some(true) {
-            return Ok(id);
-        }
-        // A platform channel that already names the customUserId (`TCB_CUSTOM_USER_ID` of a
-        // js-sdk caller's context): no call, the same rule.
-        if id.custom_user_id.is_some() {
-            if self.auth.custom_user_id_is_openid() {
-                id.openid = id.custom_user_id.clone();
-            }
-            return Ok(id);
-        }
-        if id.source_channel != crate::identity::IdentitySource::AccessToken {
-            return Ok(id);
-        }
-        let presented = self.offered.read();
-        match self.auth.custom_user_id(&presented, self.remaining()).await {
-            Ok(found) => {
-                tracing::info!(found = found.is_some(), "customUserId looked up");
-                if self.auth.custom_user_id_is_openid() {
-                    id.openid = found.clone();
-                }
-                id.custom_user_id = found;
-                Ok(id)
-            }
-            Err(failure) => {
-                let e = failure.to_error();
-                match &failure {
-                    crate::auth::AuthFailure::Unavailable(why) => {
-                        tracing::warn!(error = %e.error, "cannot look up the customUserId: {why}")
-                    }
-                    _ => tracing::warn!(error = %e.error, "CloudBase refused the token at user/me"),
-                }
-                Err(e)
-            }
-        }
-    }
-
-    /// The caller, proven. In order:
-    /// 1. the platform's channels ([`Context::identity`]: `userInfo`, the `/next` context header);
-    /// 2. over HTTP, a CloudBase access token from `Authorization: Bearer` or the `accessToken` of
-    ///    `X-Cloudbase-Context`, verified against the env's key set (RS256, `kid`, `exp`/`nbf`/`iat`
-    ///    in **seconds** with 60 s leeway, `aud` = env id, `iss`), or by CloudBase's introspect;
-    /// 3. `wechatContext` of `X-Cloudbase-Context`, only with `TCB_TRUST_WECHAT_CONTEXT=true`.
-    ///
-    /// The first call may fetch the key set, within the invocation's deadline; its answer is
-    /// kept for the rest of the invocation. An anonymous caller (a publishable key) is returned
-    /// too, with `is_anonymous: Some(true)` and no openid: ask [`Context::user`] to refuse it.
-    ///
-    /// # Errors
-    /// - `401 UNAUTHENTICATED`: no channel and no token;
-    /// - `401 INVALID_TOKEN` with `reason` (`expired`, `bad_signature`, `wrong_env`,
-    ///   `unknown_key`, `algorithm`, `malformed`, `not_yet_valid`, `wrong_issuer` (an `iss` that
-    ///   is not one of this env's issuers: `TCB_TOKEN_ISSUER`),
-    ///   `missing_claim`, `token_mismatch`, `rejected`): the token is refused;
-    /// - `503 AUTH_UNAVAILABLE` with `Retry-After`: the token cannot be checked now;
-    /// - `500 MISCONFIGURED`: a verification setting is wrong (names the variable).
-    pub async fn caller(&self) -> Result<Identity, FnError> {
-        if self.identity.is_verified() {
-            return Ok(self.identity.clone());
-        }
-        self.resolved.get_or_init(|| self.resolve()).await.clone()
-    }
-
-    async fn resolve(&self) -> Result<Identity, FnError> {
-        let presented = self.offered.read();
-        if let Some(e) = &presented.context_error {
-            tracing::warn!("ignoring the X-Cloudbase-Context header: {e}");
-        }
-        match self.auth.identify(&presented, self.remaining()).await {
-            Ok(Some(id)) => {
-                tracing::info!(channel = ?id.source_channel, openid = id.openid.is_some(), "caller verified");
-                Ok(id)
-            }
-            Ok(None) => Err(FnError::unauthenticated()),
-            Err(failure) => {
-                let e = failure.to_error();
-                match &failure {
-                    crate::auth::AuthFailure::Unavailable(why) => {
-                        tracing::warn!(error = %e.error, "cannot check the access token: {why}")
-                    }
-                    _ => {
-                        tracing::warn!(error = %e.error, reason = ?e.extra.get("reason"), "access token refused")
-                    }
-                }
-                Err(e)
-            }
+            extensions: http::Extensions::new(),
         }
     }
 
@@ -342,7 +190,7 @@ impl Context {
         self.wx_context_of(&self.identity)
     }
 
-    /// The `getWXContext()`-shaped view of `id` (e.g. what [`Context::caller`] returned); `ENV`
+    /// The `getWXContext()`-shaped view of `id` (e.g. a [`crate::Caller`]'s); `ENV`
     /// falls back to the instance's env id.
     pub fn wx_context_of(&self, id: &Identity) -> WxContext {
         WxContext {
@@ -360,20 +208,17 @@ impl Context {
         }
     }
 
-    /// A context for unit tests of handlers: the given identity, a 3 s time limit.
+    /// A context for unit tests of handlers: the given identity, a 3 s time limit, no
+    /// extensions (so [`crate::Caller`] knows `identity` only; no token is checked).
     pub fn for_test(identity: Identity) -> Self {
-        Context {
-            request_id: "test-request".into(),
-            memory_limit_in_mb: Some(128),
-            time_limit: Duration::from_secs(3),
-            deadline: Instant::now() + Duration::from_secs(3),
-            instance: Arc::new(InstanceInfo::default()),
+        Context::new(
+            "test-request".into(),
+            Some(128),
+            Duration::from_secs(3),
+            Instant::now(),
+            Arc::new(InstanceInfo::default()),
             identity,
-            offered: Offered::default(),
-            auth: Authenticator::off(),
-            resolved: Arc::default(),
-            channels: None,
-        }
+        )
     }
 }
 
@@ -453,91 +298,5 @@ mod tests {
         assert_eq!(i.env_id(), Some("ns"));
         let i = InstanceInfo::from_lookup(|k| Some(format!("{k}-v")));
         assert_eq!(i.env_id(), Some("TCB_ENV-v"));
-    }
-
-    /// The customUserId a platform channel names is the openid (no call); an openid already
-    /// there, or an anonymous caller, is left alone.
-    #[tokio::test(flavor = "current_thread")]
-    async fn a_channels_custom_user_id_is_the_openid() {
-        let ctx = Context::for_test(Identity::default());
-        let id = Identity {
-            uid: Some("u1".into()),
-            custom_user_id: Some("oCustom".into()),
-            source_channel: crate::identity::IdentitySource::ContextHeader,
-            ..Identity::default()
-        };
-        let got = ctx.resolve_openid(id.clone()).await.unwrap();
-        assert_eq!(got.openid.as_deref(), Some("oCustom"));
-        let with_openid = Identity {
-            openid: Some("oWx".into()),
-            ..id.clone()
-        };
-        assert_eq!(
-            ctx.resolve_openid(with_openid)
-                .await
-                .unwrap()
-                .openid
-                .as_deref(),
-            Some("oWx")
-        );
-        let anonymous = Identity {
-            is_anonymous: Some(true),
-            ..id
-        };
-        assert_eq!(ctx.resolve_openid(anonymous).await.unwrap().openid, None);
-    }
-
-    /// One answer per invocation: a second `caller()` does not ask CloudBase again (introspect
-    /// mode; refusals are not cached by the verifier, so only the context's memo saves the call).
-    #[cfg(feature = "access-token")]
-    #[tokio::test(flavor = "current_thread")]
-    async fn caller_is_worked_out_once_per_invocation() {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let calls = Arc::new(AtomicUsize::new(0));
-        let counted = calls.clone();
-        tokio::spawn(async move {
-            while let Ok((mut sock, _)) = listener.accept().await {
-                counted.fetch_add(1, Ordering::SeqCst);
-                let mut buf = [0u8; 4096];
-                let _ = sock.read(&mut buf).await;
-                let _ = sock
-                    .write_all(
-                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
-                    )
-                    .await;
-            }
-        });
-        let url = format!("http://127.0.0.1:{port}/auth/v1/token/introspect");
-        let auth = Arc::new(Authenticator::from_lookup(|k| match k {
-            "TCB_ENV" => Some("env-1".into()),
-            "TCB_TOKEN_VERIFY" => Some("introspect".into()),
-            "TCB_INTROSPECT_URL" => Some(url.clone()),
-            _ => None,
-        }));
-        use base64::Engine;
-        let b64 = |v: serde_json::Value| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
-        };
-        let token = format!(
-            "{}.{}.c2ln",
-            b64(serde_json::json!({"alg": "RS256", "kid": "k"})),
-            b64(serde_json::json!({
-                "iss": "https://env-1.api.tcloudbasegateway.com", "aud": "env-1", "sub": "u",
-                "exp": jsonwebtoken::get_current_timestamp() + 600
-            }))
-        );
-        let (event, _) = crate::event::Event::classify(serde_json::json!({
-            "httpMethod": "GET", "path": "/", "headers": {"authorization": format!("Bearer {token}")}
-        }));
-        let ctx =
-            Context::for_test(Identity::default()).with_auth(auth, Offered::from_event(&event));
-        for _ in 0..3 {
-            let e = ctx.caller().await.unwrap_err();
-            assert_eq!(e.extra.get("reason"), Some(&serde_json::json!("rejected")));
-        }
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 }

@@ -13,22 +13,26 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
+use crate::error_code::ErrorCode;
+
 /// A business error returned by a handler.
 ///
 /// Serialised (for the caller) as `{"error": CODE, "message": TEXT, "errcode"?: N, "errmsg"?: TEXT}`;
 /// `status` and `retry_after_secs` only shape the HTTP integrated response and are not in the body.
 ///
-/// Error codes follow CloudBase's published login recipe: `MISSING_CODE`, `WX_API_UNREACHABLE`,
-/// `WX_API_ERROR`, `MISCONFIGURED`, plus `BAD_REQUEST`, `METHOD_NOT_ALLOWED`, `UNAUTHENTICATED`,
-/// `INVALID_TOKEN`, `AUTH_UNAVAILABLE`,
-/// `UNSUPPORTED_MEDIA_TYPE`, `PAYLOAD_TOO_LARGE`, `WX_API_BAD_RESPONSE`, `CODE_USER_MISMATCH`,
-/// `INTERNAL`. A message never contains a secret (AppSecret, session_key,
-/// private key, WX_API_TOKEN, ticket) or the value of a setting.
+/// The code is an [`ErrorCode`]: the runtime's own are its constants (`ErrorCode::BAD_REQUEST`,
+/// `UNAUTHENTICATED`, ...), a function's are constants in its crate (wxlogin's `WX_API_ERROR`,
+/// ...). Compare codes, never messages. A message never contains a secret (AppSecret,
+/// session_key, private key, WX_API_TOKEN, ticket) or the value of a setting.
+///
+/// The HTTP presentation is the three `#[serde(skip)]` fields together (`status`,
+/// `retry_after_secs`, `allow`), turned into a response in one place
+/// (`IntegratedResponse::from_error`).
 #[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error)]
 #[error("{error}: {message}{}", errcode.map(|c| format!(" (errcode {c})")).unwrap_or_default())]
 pub struct FnError {
     /// Stable machine-readable code, e.g. `MISSING_CODE`.
-    pub error: Cow<'static, str>,
+    pub error: ErrorCode,
     /// Human-readable explanation.
     pub message: String,
     /// Extra top-level fields of the body, e.g. `success: false` (serialised after `message`).
@@ -53,11 +57,7 @@ pub struct FnError {
 
 impl FnError {
     /// A new error with the given code, HTTP status and message.
-    pub fn new(
-        error: impl Into<Cow<'static, str>>,
-        status: u16,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn new(error: impl Into<ErrorCode>, status: u16, message: impl Into<String>) -> Self {
         FnError {
             error: error.into(),
             message: message.into(),
@@ -72,7 +72,7 @@ impl FnError {
 
     /// `400 BAD_REQUEST`: the request body or event could not be used.
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new("BAD_REQUEST", 400, message)
+        Self::new(ErrorCode::BAD_REQUEST, 400, message)
     }
 
     /// `405 METHOD_NOT_ALLOWED`.
@@ -83,7 +83,7 @@ impl FnError {
             .take(16)
             .collect();
         Self::new(
-            "METHOD_NOT_ALLOWED",
+            ErrorCode::METHOD_NOT_ALLOWED,
             405,
             format!("method {shown} is not allowed; use {allowed}"),
         )
@@ -100,17 +100,17 @@ impl FnError {
     /// access token.
     pub fn unauthenticated() -> Self {
         Self::new(
-            "UNAUTHENTICATED",
+            ErrorCode::UNAUTHENTICATED,
             401,
             "no verified caller identity: call this function with wx.cloud.callFunction from a mini program, or over HTTP with a CloudBase access token (Authorization: Bearer)",
         )
     }
 
     /// `401 ANONYMOUS`: the caller is verified but anonymous (a publishable key, an anonymous
-    /// sign-in), and the handler needs a signed-in user ([`crate::Context::user`]).
+    /// sign-in), and the handler needs a signed-in user ([`crate::User`]).
     pub fn anonymous() -> Self {
         Self::new(
-            "ANONYMOUS",
+            ErrorCode::ANONYMOUS,
             401,
             "this function needs a signed-in user: the caller is anonymous (sign in, for example with signInWithCustomTicket, and call again with that access token)",
         )
@@ -118,12 +118,16 @@ impl FnError {
 
     /// `500 MISCONFIGURED`: names the setting, never its value.
     pub fn misconfigured(setting: &str, problem: &str) -> Self {
-        Self::new("MISCONFIGURED", 500, format!("{setting}: {problem}"))
+        Self::new(
+            ErrorCode::MISCONFIGURED,
+            500,
+            format!("{setting}: {problem}"),
+        )
     }
 
     /// `500 INTERNAL`.
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::new("INTERNAL", 500, message)
+        Self::new(ErrorCode::INTERNAL, 500, message)
     }
 
     /// Attach a WeChat `errcode` / `errmsg`.

@@ -201,7 +201,7 @@ where
         }
     }
     let (identity, context) = identity(&headers, &decoded);
-    let ctx = Context::new(
+    let mut ctx = Context::new(
         headers.request_id.clone(),
         headers.memory_limit_in_mb,
         headers.time_limit,
@@ -210,7 +210,7 @@ where
         identity,
     );
     // Names only, for a handler that reports what the platform sent (the probe function).
-    let ctx = ctx.with_channels(ChannelNames::from_next(
+    ctx.extensions.insert(ChannelNames::from_next(
         &next.headers,
         context.as_ref(),
         &decoded,

@@ -313,7 +313,7 @@ pub enum TokenCheck {
 /// [`IdentitySource::AccessToken`]) only `uid` (`sub`), `openid` / `unionid` (`meta.wxOpenId` /
 /// `meta.wxUnionId`, when the token carries them and is not an anonymous caller's), `env`,
 /// `is_anonymous` and `token_check` are set; `custom_user_id` (and `openid` from it) only after
-/// [`crate::Context::resolve_openid`].
+/// [`crate::User::with_openid`].
 ///
 /// Mirrors node-sdk `auth().getUserInfo()` (`openId, appId, uid, customUserId, isAnonymous`) plus
 /// the wx-server-sdk `getWXContext()` fields.

@@ -27,12 +27,24 @@
 //! - none (the default): the runtime loop, web mode, the context, typed input, replies, and the
 //!   caller from the platform's own channels (`userInfo`, the `/next` context header). No TLS and
 //!   no JWT code in the binary.
-//! - `access-token`: [`Context::caller`] also checks an HTTP caller's CloudBase access token
-//!   (RS256 against the env's key set, or CloudBase's introspect), [`Context::user`] refuses
-//!   anonymous callers, [`Context::resolve_openid`] finds a custom-ticket user's openid. Without it,
-//!   a token names nobody (`401 UNAUTHENTICATED`).
+//! - `access-token`: the [`Caller`] extractor also checks an HTTP caller's CloudBase access token
+//!   (RS256 against the env's key set, or CloudBase's introspect), [`User`] refuses anonymous
+//!   callers, [`User::with_openid`] finds a custom-ticket user's openid. Without it, a token
+//!   names nobody (`401 UNAUTHENTICATED`).
 //! - `outbound`: `https_client_builder` and `read_capped`, outbound HTTPS set up one way (Mozilla's
 //!   roots compiled in, no redirects, capped reads), for functions that call other services.
+//!
+//! The caller is an extractor, worked out only when a handler names it:
+//!
+//! ```no_run
+//! use scf_runtime::{Context, Event, FnError, FromContext, User};
+//!
+//! async fn whoami(_event: Event, ctx: Context) -> Result<String, FnError> {
+//!     // 401 UNAUTHENTICATED, INVALID_TOKEN or ANONYMOUS, 503 AUTH_UNAVAILABLE: passed on.
+//!     let User(user) = User::from_context(&ctx).await?;
+//!     Ok(user.uid.or(user.openid).unwrap_or_default())
+//! }
+//! ```
 //!
 //! Examples, each a whole function: `examples/hello.rs`, `shared_state.rs` (state built once at
 //! init, settings with clear errors), `status.rs` (a status and headers), `caller.rs` (who called),
@@ -46,21 +58,24 @@
 //! - `pipeline.rs`: one invocation, the same steps in both modes; `panic.rs`: panic capture;
 //! - `event.rs`: event kinds; `input.rs`: typed input; `response.rs`: replies and integrated
 //!   responses;
-//! - `context.rs`: request id, deadline, instance facts; `channels.rs`: the names the
+//! - `context.rs`: request id, deadline, instance facts, extensions (plain data); `channels.rs`: the names the
 //!   platform's channels carried (for the probe); `identity.rs`: the caller, only from
 //!   platform-controlled channels; `auth/`: the caller over HTTP, from a verified CloudBase
-//!   access token ([`Context::caller`]);
+//!   access token; `caller.rs`: the [`Caller`] and [`User`] extractors ([`FromContext`]);
 //! - `config.rs`: settings read once at init; `error.rs`: business errors and diagnostics;
+//!   `error_code.rs`: [`ErrorCode`];
 //!   `logging.rs`, `secret.rs`, `signal.rs`; `outbound.rs`: outbound HTTPS set up one way.
 //!
 //! Modules are private; everything a function uses is re-exported here. The platform facts the
 //! code relies on are in `docs/platform.md`, each with its public source.
 
 mod auth;
+mod caller;
 mod channels;
 mod config;
 mod context;
 mod error;
+mod error_code;
 mod event;
 mod event_loop;
 mod identity;
@@ -84,10 +99,12 @@ pub use auth::{
     ContextHeaderError, MAX_CONTEXT_HEADER_BYTES, MAX_CONTEXT_JSON_BYTES, MAX_TOKEN_BYTES,
     decode_cloudbase_context,
 };
+pub use caller::{Caller, FromContext, User};
 pub use channels::ChannelNames;
 pub use config::{Configured, Misconfig, Settings, configure};
 pub use context::{Context, InstanceInfo};
 pub use error::{Diagnostic, FnError, error_chain};
+pub use error_code::ErrorCode;
 pub use event::{Event, HttpEvent, MAX_PAYLOAD_BYTES};
 pub use event_loop::run_with;
 pub use identity::{Identity, IdentitySource, TokenCheck, WxContext};

@@ -10,6 +10,7 @@
 use tracing::{error, info, warn};
 
 use crate::auth::{Authenticator, Offered};
+use crate::caller::CallerState;
 use crate::context::Context;
 use crate::error::FnError;
 use crate::event::{Event, MAX_PAYLOAD_BYTES};
@@ -36,7 +37,7 @@ pub(crate) struct Failure {
 }
 
 /// Run `handler` for one event. `auth` is the process's token verifier: the context gets what
-/// the event presents (a token, checked only if the handler asks for the caller).
+/// the event presents (a token, checked only if the handler extracts the caller).
 pub(crate) async fn invoke<F, T>(
     handler: &F,
     event: Event,
@@ -48,11 +49,15 @@ where
     T: IntoReply,
 {
     let is_http = event.is_http();
-    let ctx = ctx.with_auth(auth.clone(), Offered::from_event(&event));
+    let mut ctx = ctx;
+    let offered = Offered::from_event(&event);
+    let token_headers = !offered.is_empty();
+    ctx.extensions
+        .insert(CallerState::new(auth.clone(), offered));
     info!(
         kind = if is_http { "http" } else { "call" },
         identity = ?ctx.identity.source_channel,
-        token_headers = ctx.has_token_headers(),
+        token_headers,
         time_limit_ms = ctx.time_limit.as_millis() as u64,
         "invocation start"
     );

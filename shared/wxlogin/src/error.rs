@@ -3,7 +3,14 @@
 //! Its own file because every WeChat call (`wechat.rs`, `access_token.rs`, `phone.rs`) and the
 //! transport they share (`transport.rs`) return these: none of them should import another for it.
 
-use scf_runtime::FnError;
+use scf_runtime::{ErrorCode, FnError};
+
+/// `502`: no answer from the WeChat API (connection error, timeout, HTTP 5xx, no time left).
+pub const WX_API_UNREACHABLE: ErrorCode = ErrorCode::from_static("WX_API_UNREACHABLE");
+/// `502`: the WeChat API's answer was not usable (HTML, truncated, oversized, no fields).
+pub const WX_API_BAD_RESPONSE: ErrorCode = ErrorCode::from_static("WX_API_BAD_RESPONSE");
+/// WeChat answered with an `errcode` (401, 429, 500 or 502; see [`WxError::to_fn_error`]).
+pub const WX_API_ERROR: ErrorCode = ErrorCode::from_static("WX_API_ERROR");
 
 /// Longest `errmsg` passed on, characters (after cleaning).
 pub const MAX_ERRMSG_CHARS: usize = 200;
@@ -51,14 +58,14 @@ impl WxError {
         let (errcode, errmsg) = match self {
             WxError::Unreachable(m) => {
                 return FnError::new(
-                    "WX_API_UNREACHABLE",
+                    WX_API_UNREACHABLE,
                     502,
                     format!("could not reach the WeChat API: {m}"),
                 );
             }
             WxError::BadResponse(m) => {
                 return FnError::new(
-                    "WX_API_BAD_RESPONSE",
+                    WX_API_BAD_RESPONSE,
                     502,
                     format!("the WeChat API gave an unusable answer: {m}"),
                 );
@@ -83,7 +90,7 @@ impl WxError {
             ),
             _ => (502, "the WeChat API returned an error"),
         };
-        let err = FnError::new("WX_API_ERROR", status, message).with_wechat(errcode, errmsg);
+        let err = FnError::new(WX_API_ERROR, status, message).with_wechat(errcode, errmsg);
         if errcode == 45011 {
             err.with_retry_after(QUOTA_RETRY_AFTER_SECS)
         } else {

@@ -31,7 +31,10 @@ pub use access_token::{
     TOKEN_MARGIN_SECS, cache_lifetime, parse_token_answer,
 };
 pub use code::{MAX_CODE_BYTES, WxCode};
-pub use error::{ClientError, MAX_ERRMSG_CHARS, QUOTA_RETRY_AFTER_SECS, WxError, clean_errmsg};
+pub use error::{
+    ClientError, MAX_ERRMSG_CHARS, QUOTA_RETRY_AFTER_SECS, WX_API_BAD_RESPONSE, WX_API_ERROR,
+    WX_API_UNREACHABLE, WxError, clean_errmsg,
+};
 pub use phone::{
     MAX_COUNTRY_CODE_CHARS, MAX_PHONE_CHARS, PHONE_PATH, PhoneNumber, mask_phone,
     parse_phone_answer,

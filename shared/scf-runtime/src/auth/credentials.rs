@@ -105,7 +105,7 @@ impl std::fmt::Debug for WechatContext {
 }
 
 /// What an HTTP request offers as proof of who its caller is. Built from the event before the
-/// handler runs; checked only when the handler asks ([`crate::Context::caller`]).
+/// handler runs; checked only when the handler asks ([`crate::Caller`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) enum Credentials {
     /// No token: a callFunction event, or an HTTP request without one.

@@ -2,7 +2,7 @@
 //!
 //! Why a feature: verifying CloudBase access tokens takes TLS (rustls, aws-lc) and JWT code
 //! (jsonwebtoken); a function that never asks for an HTTP caller should not carry them. In such a
-//! build `Context::caller` knows the platform's channels only (`userInfo`, the `/next` context
+//! build the `Caller` extractor knows the platform's channels only (`userInfo`, the `/next` context
 //! header); an HTTP request's token is not checked, so it names nobody: `401 UNAUTHENTICATED`, and
 //! the start log says so once.
 
@@ -32,7 +32,8 @@ impl Authenticator {
         })
     }
 
-    /// The verifier of a context built without one (unit tests of handlers).
+    /// A verifier with the default settings, for the runtime's unit tests.
+    #[cfg(test)]
     pub(crate) fn off() -> Arc<Self> {
         Arc::new(Authenticator {
             custom_user_id_is_openid: true,

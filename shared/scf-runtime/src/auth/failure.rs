@@ -25,10 +25,10 @@ impl AuthFailure {
     /// The answer the caller gets. Never the token, never a URL.
     pub(crate) fn to_error(&self) -> FnError {
         match self {
-            AuthFailure::Invalid(e) => FnError::new("INVALID_TOKEN", 401, e.to_string())
+            AuthFailure::Invalid(e) => FnError::new(crate::ErrorCode::INVALID_TOKEN, 401, e.to_string())
                 .with_field("reason", serde_json::Value::from(e.reason())),
             AuthFailure::Unavailable(_) => FnError::new(
-                "AUTH_UNAVAILABLE",
+                crate::ErrorCode::AUTH_UNAVAILABLE,
                 503,
                 "the access token cannot be checked now: CloudBase's key set and introspect are unreachable; retry later",
             )

@@ -12,7 +12,7 @@
 //! key set can be had, `user_me.rs` looks up a custom-ticket user's customUserId, `fetch.rs` is
 //! their HTTP GET.
 //!
-//! Nothing runs until a handler asks ([`crate::Context::caller`]): a function that never asks
+//! Nothing runs until a handler asks ([`crate::Caller`]): a function that never asks
 //! never parses a token or fetches a key.
 
 mod credentials;

@@ -118,7 +118,7 @@ impl Drop for Charge<'_> {
 
 fn too_large() -> FnError {
     FnError::new(
-        "PAYLOAD_TOO_LARGE",
+        crate::ErrorCode::PAYLOAD_TOO_LARGE,
         413,
         format!("the body is over {MAX_PAYLOAD_BYTES} bytes"),
     )
@@ -152,7 +152,7 @@ pub async fn read_event<'b>(
         let frame = match tokio::time::timeout_at(body_deadline, body.frame()).await {
             Err(_elapsed) => {
                 return Err(FnError::new(
-                    "REQUEST_TIMEOUT",
+                    crate::ErrorCode::REQUEST_TIMEOUT,
                     408,
                     "the request body did not arrive within the time limit",
                 ));
@@ -179,7 +179,7 @@ pub async fn read_event<'b>(
             let capacity = needed.max(doubled);
             if !charge.grow(capacity - bytes.capacity()) {
                 return Err(FnError::new(
-                    "BUSY",
+                    crate::ErrorCode::BUSY,
                     503,
                     "too many request bodies are being read at once; retry shortly",
                 )

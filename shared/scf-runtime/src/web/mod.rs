@@ -500,7 +500,9 @@ impl<F> Web<'_, F> {
             Err(Failure { code, message }) => {
                 // The panic message stays in the log: a client learns only that it failed.
                 let err = match code {
-                    "RESULT_TOO_LARGE" => FnError::new(code, 500, message),
+                    "RESULT_TOO_LARGE" => {
+                        FnError::new(crate::ErrorCode::RESULT_TOO_LARGE, 500, message)
+                    }
                     "HANDLER_PANIC" => FnError::internal("the handler panicked"),
                     _ => FnError::internal("the result could not be serialised"),
                 };
