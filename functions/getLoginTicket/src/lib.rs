@@ -28,6 +28,7 @@ use scf_runtime::{Configured, Context, Event, FnError, Settings, configure};
 pub use cache::CodeCache;
 pub use exchange::{QUOTA_RETRY_AFTER_SECS, wechat_error};
 pub use login::Login;
+pub use replay::CODE_USER_MISMATCH;
 pub use request::{
     IDEMPOTENCY_KEY_FIELD, IDEMPOTENCY_KEY_HEADER, IdempotencyKey, LoginRequest, MAX_CODE_BYTES,
     MAX_IDEMPOTENCY_KEY_CHARS, MIN_IDEMPOTENCY_KEY_CHARS, request_from,

@@ -11,7 +11,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use scf_runtime::{Context, FnError};
+use scf_runtime::{Context, ErrorCode, FnError};
 use tokio::sync::OnceCell;
 use tracing::{info, warn};
 use wxlogin::WxError;
@@ -21,6 +21,10 @@ use crate::exchange::wechat_error;
 use crate::login::Login;
 use crate::request::{IdempotencyKey, LoginRequest};
 use crate::result::LoginResult;
+
+/// `401`: a callFunction caller sent a code that WeChat issued to another user (or another
+/// mini program).
+pub const CODE_USER_MISMATCH: ErrorCode = ErrorCode::from_static("CODE_USER_MISMATCH");
 
 /// Where a result came from, for the replay rules.
 enum Origin {
@@ -83,7 +87,7 @@ impl Login {
                     "refused a code that belongs to another user than the verified caller"
                 );
                 return Err(FnError::new(
-                    "CODE_USER_MISMATCH",
+                    CODE_USER_MISMATCH,
                     401,
                     "this code belongs to another user; call wx.login again",
                 ));
