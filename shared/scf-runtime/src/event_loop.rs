@@ -174,25 +174,21 @@ where
     };
     let failed = |f: Failure| {
         error(&Diagnostic {
-            error_code: f.code.into(),
-            error_message: f.message,
+            error_code: f.code().into(),
+            error_message: f.to_string(),
             request_id: headers.request_id.clone(),
         })
     };
     let decoded = match Event::decode(&next.body) {
         Ok(d) => d,
         Err(e) => {
-            let message = format!(
-                "the event is not JSON ({} bytes; line {} column {})",
-                next.body.len(),
-                e.line(),
-                e.column()
-            );
-            error!("{message}");
-            return failed(Failure {
-                code: "EVENT_NOT_JSON",
-                message,
-            });
+            let f = Failure::EventNotJson {
+                len: next.body.len(),
+                line: e.line(),
+                column: e.column(),
+            };
+            error!("{f}");
+            return failed(f);
         }
     };
     for name in ["environ", "environment"] {
@@ -223,10 +219,7 @@ where
                 Ok(()) => ("/runtime/invocation/response", body),
                 Err(f) => failed(f),
             },
-            Err(e) => failed(Failure {
-                code: "SERIALIZE_FAILED",
-                message: format!("the result could not be serialised: {e}"),
-            }),
+            Err(e) => failed(Failure::SerializeFailed(e.to_string())),
         },
         Err(f) => failed(f),
     }

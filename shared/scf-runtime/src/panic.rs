@@ -28,12 +28,17 @@ pub(crate) fn install_hook() {
     });
 }
 
+/// A caught panic: its message (`&str` and `String` payloads; others are named as such).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("handler panicked: {0}")]
+pub(crate) struct Panicked(pub(crate) String);
+
 /// Run `fut`, turning a panic into `Err` with its message.
-pub(crate) async fn catch<T>(fut: impl Future<Output = T>) -> Result<T, String> {
+pub(crate) async fn catch<T>(fut: impl Future<Output = T>) -> Result<T, Panicked> {
     AssertUnwindSafe(fut)
         .catch_unwind()
         .await
-        .map_err(|payload| format!("handler panicked: {}", message(&*payload)))
+        .map_err(|payload| Panicked(message(&*payload)))
 }
 
 fn message(payload: &(dyn std::any::Any + Send)) -> String {

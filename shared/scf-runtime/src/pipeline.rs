@@ -27,13 +27,41 @@ pub(crate) enum Answer {
 }
 
 /// The invocation failed as a whole (not a business error): event mode posts it to
-/// `/runtime/invocation/error`, web mode answers `500`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Failure {
-    /// `HANDLER_PANIC`, `RESULT_TOO_LARGE` or `SERIALIZE_FAILED`.
-    pub(crate) code: &'static str,
-    /// What happened (the panic message, the size).
-    pub(crate) message: String,
+/// `/runtime/invocation/error` as a [`crate::Diagnostic`] with [`Failure::code`] and the
+/// message, web mode answers `500`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum Failure {
+    /// `HANDLER_PANIC`: the handler panicked (the panic's message; it stays in the log).
+    #[error("handler panicked: {0}")]
+    HandlerPanic(String),
+    /// `RESULT_TOO_LARGE`: the answer is over [`MAX_PAYLOAD_BYTES`].
+    #[error("the result is {0} bytes; SCF's limit is {MAX_PAYLOAD_BYTES}")]
+    ResultTooLarge(usize),
+    /// `SERIALIZE_FAILED`: the answer could not be encoded as JSON.
+    #[error("the result could not be serialised: {0}")]
+    SerializeFailed(String),
+    /// `EVENT_NOT_JSON` (event mode): the `/next` body is not JSON.
+    #[error("the event is not JSON ({len} bytes; line {line} column {column})")]
+    EventNotJson {
+        /// The body's length, bytes.
+        len: usize,
+        /// Where serde_json stopped.
+        line: usize,
+        /// Where serde_json stopped.
+        column: usize,
+    },
+}
+
+impl Failure {
+    /// The diagnostic's `errorCode`.
+    pub(crate) fn code(&self) -> &'static str {
+        match self {
+            Failure::HandlerPanic(_) => "HANDLER_PANIC",
+            Failure::ResultTooLarge(_) => "RESULT_TOO_LARGE",
+            Failure::SerializeFailed(_) => "SERIALIZE_FAILED",
+            Failure::EventNotJson { .. } => "EVENT_NOT_JSON",
+        }
+    }
 }
 
 /// Run `handler` for one event. `auth` is the process's token verifier: the context gets what
@@ -63,17 +91,11 @@ where
     );
     let result = panic::catch(handler(event, ctx))
         .await
-        .map_err(|message| Failure {
-            code: "HANDLER_PANIC",
-            message,
-        })?;
+        .map_err(|p| Failure::HandlerPanic(p.0))?;
     if let Err(e) = &result {
         warn!(error = %e.error, errcode = ?e.errcode, status = e.status, "handler returned an error");
     }
-    let serialize_failed = |e: serde_json::Error| Failure {
-        code: "SERIALIZE_FAILED",
-        message: format!("the result could not be serialised: {e}"),
-    };
+    let serialize_failed = |e: serde_json::Error| Failure::SerializeFailed(e.to_string());
     let answer = match (is_http, result) {
         (false, Ok(v)) => {
             Answer::Call(serde_json::to_vec(&v.into_reply().body).map_err(serialize_failed)?)
@@ -97,10 +119,7 @@ pub(crate) fn within_limit(len: usize) -> Result<(), Failure> {
     if len <= MAX_PAYLOAD_BYTES {
         return Ok(());
     }
-    let message = format!("the result is {len} bytes; SCF's limit is {MAX_PAYLOAD_BYTES}");
-    error!("{message}");
-    Err(Failure {
-        code: "RESULT_TOO_LARGE",
-        message,
-    })
+    let f = Failure::ResultTooLarge(len);
+    error!("{f}");
+    Err(f)
 }

@@ -68,16 +68,28 @@ pub(crate) struct RuntimeApi {
     pub(crate) retry: RetryPolicy,
 }
 
+/// Why event mode cannot start: a variable SCF sets for a bootstrap is missing. Each message
+/// says what to do instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum NoRuntimeApi {
+    /// `SCF_RUNTIME_API` is unset or empty.
+    #[error(
+        "SCF_RUNTIME_API is not set: this binary is an SCF bootstrap (run it with scripts/invoke), or pass --web to serve HTTP on 0.0.0.0:${{PORT:-9000}}"
+    )]
+    Host,
+    /// `SCF_RUNTIME_API_PORT` is unset or empty.
+    #[error("SCF_RUNTIME_API_PORT is not set")]
+    Port,
+}
+
 /// Where the runtime API is: `http://$SCF_RUNTIME_API:$SCF_RUNTIME_API_PORT`.
 ///
 /// # Errors
-/// Names the missing variable, and says what to do instead.
-pub(crate) fn base_from_env() -> Result<String, String> {
+/// [`NoRuntimeApi`], naming the missing variable.
+pub(crate) fn base_from_env() -> Result<String, NoRuntimeApi> {
     let get = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let host = get("SCF_RUNTIME_API").ok_or(
-        "SCF_RUNTIME_API is not set: this binary is an SCF bootstrap (run it with scripts/invoke), or pass --web to serve HTTP on 0.0.0.0:${PORT:-9000}",
-    )?;
-    let port = get("SCF_RUNTIME_API_PORT").ok_or("SCF_RUNTIME_API_PORT is not set")?;
+    let host = get("SCF_RUNTIME_API").ok_or(NoRuntimeApi::Host)?;
+    let port = get("SCF_RUNTIME_API_PORT").ok_or(NoRuntimeApi::Port)?;
     Ok(format!("http://{host}:{port}"))
 }
 

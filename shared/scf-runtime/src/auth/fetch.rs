@@ -30,17 +30,20 @@ pub(crate) enum FetchError {
 }
 
 fn client() -> Result<&'static reqwest::Client, FetchError> {
-    static CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
+    // The build error is kept as a FetchError (reqwest's own error is not Clone).
+    static CLIENT: OnceLock<Result<reqwest::Client, FetchError>> = OnceLock::new();
     CLIENT
         .get_or_init(|| {
             crate::outbound::https_client_builder()
                 .connect_timeout(Duration::from_secs(2))
                 .pool_idle_timeout(Duration::from_secs(50))
                 .build()
-                .map_err(|e| format!("the HTTP client cannot be built: {e}"))
+                .map_err(|e| {
+                    FetchError::Unreachable(format!("the HTTP client cannot be built: {e}"))
+                })
         })
         .as_ref()
-        .map_err(|e| FetchError::Unreachable(e.clone()))
+        .map_err(Clone::clone)
 }
 
 /// `GET url` (with `Authorization: Bearer <bearer>` when given), within `timeout`. Returns the

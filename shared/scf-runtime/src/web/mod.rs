@@ -497,14 +497,16 @@ impl<F> Web<'_, F> {
             Ok(Answer::Call(_)) => IntegratedResponse::from_error(&FnError::internal(
                 "an HTTP request got a callFunction answer",
             )),
-            Err(Failure { code, message }) => {
+            Err(f) => {
                 // The panic message stays in the log: a client learns only that it failed.
-                let err = match code {
-                    "RESULT_TOO_LARGE" => {
-                        FnError::new(crate::ErrorCode::RESULT_TOO_LARGE, 500, message)
+                let err = match f {
+                    Failure::ResultTooLarge(_) => {
+                        FnError::new(crate::ErrorCode::RESULT_TOO_LARGE, 500, f.to_string())
                     }
-                    "HANDLER_PANIC" => FnError::internal("the handler panicked"),
-                    _ => FnError::internal("the result could not be serialised"),
+                    Failure::HandlerPanic(_) => FnError::internal("the handler panicked"),
+                    Failure::SerializeFailed(_) | Failure::EventNotJson { .. } => {
+                        FnError::internal("the result could not be serialised")
+                    }
                 };
                 IntegratedResponse::from_error(&err)
             }
