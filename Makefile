@@ -79,6 +79,8 @@ runtime-check:
 	echo "runtime-check: scf-runtime without features: no rustls, aws-lc or jsonwebtoken"
 	cargo check --quiet -p scf-runtime --examples
 	cargo publish --dry-run --quiet --allow-dirty -p scf-runtime
+	RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p scf-runtime --features access-token,outbound
+	RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p wxlogin
 
 # scripts/new-function end to end in a copy of the repository, built in its own target folder
 # (target/scaffold: one cold build of the dependencies, then kept; see shared/devtools/tests/scaffold.rs).

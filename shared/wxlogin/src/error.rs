@@ -26,11 +26,11 @@ pub enum WxError {
     Api {
         /// `errcode`, e.g. 40029 (invalid code), 40163 (code used), 40226 (blocked), 45011 (quota), -1 (busy).
         errcode: i64,
-        /// `errmsg` as WeChat sent it, cleaned ([`clean_errmsg`]).
+        /// `errmsg` as WeChat sent it, cleaned (`clean_errmsg`: no secret echoed back, bounded length).
         errmsg: String,
     },
     /// The answer was not usable: HTML, empty, truncated, no openid and no errcode, a redirect, or
-    /// over [`MAX_ANSWER_BYTES`].
+    /// over [`crate::MAX_ANSWER_BYTES`].
     #[error("WeChat API answer unusable: {0}")]
     BadResponse(String),
 }

@@ -26,25 +26,18 @@ mod ticket;
 mod transport;
 mod wechat;
 
-pub use access_token::{
-    BAD_TOKEN_ERRCODES, FETCH_FAILURE_BACKOFF, MAX_TOKEN_BYTES, MAX_TOKEN_LIFETIME_SECS,
-    TOKEN_MARGIN_SECS, cache_lifetime, parse_token_answer,
-};
+// The surface functions and tools use; the rest stays inside (the limits and parsers have their
+// unit tests beside them). Types that appear in a public signature are exported with it.
+pub use access_token::FETCH_FAILURE_BACKOFF;
 pub use code::{MAX_CODE_BYTES, WxCode};
 pub use error::{
-    ClientError, MAX_ERRMSG_CHARS, QUOTA_RETRY_AFTER_SECS, WX_API_BAD_RESPONSE, WX_API_ERROR,
-    WX_API_UNREACHABLE, WxError, clean_errmsg,
+    ClientError, QUOTA_RETRY_AFTER_SECS, WX_API_BAD_RESPONSE, WX_API_ERROR, WX_API_UNREACHABLE,
+    WxError,
 };
-pub use phone::{
-    MAX_COUNTRY_CODE_CHARS, MAX_PHONE_CHARS, PHONE_PATH, PhoneNumber, mask_phone,
-    parse_phone_answer,
-};
-
+pub use phone::{PhoneNumber, mask_phone};
 pub use ticket::{
-    Check, CustomLoginKey, DEFAULT_EXPIRE_AFTER_MS, DEFAULT_KEY_FILE, DEFAULT_REFRESH_MS,
-    Inspection, KeyError, KeySource, MAX_FORMATTABLE_MS, MIN_KEY_BITS, TICKET_LIFETIME_MS,
-    TICKET_SEPARATOR, TicketClaims, TicketError, TicketOptions, format_ms, now_ms, resolve_env,
-    validate_uid,
+    Check, CustomLoginKey, Inspection, KeyError, KeySource, MIN_KEY_BITS, TicketClaims,
+    TicketError, TicketOptions, format_ms, now_ms, resolve_env,
 };
-pub use transport::{CONNECT_TIMEOUT, DEADLINE_MARGIN, MAX_ANSWER_BYTES, MIN_ATTEMPT};
-pub use wechat::{DEFAULT_API_BASE, Session, WeChatClient, parse_answer};
+pub use transport::{DEADLINE_MARGIN, MAX_ANSWER_BYTES};
+pub use wechat::{Session, WeChatClient};

@@ -155,7 +155,7 @@ impl WeChatClient {
     /// # Errors
     /// [`WxError`]: `Api` with errcode `40029` (invalid or used code), `45011` (quota), `-1`
     /// (busy, after the retry), a bad-token code after the refetch, or stable_token's codes;
-    /// `BadResponse` as [`parse_phone_answer`]; `Unreachable`.
+    /// `BadResponse` for an answer that is not the documented shape; `Unreachable`.
     pub async fn phone_number(
         &self,
         code: &str,

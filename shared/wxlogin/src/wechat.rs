@@ -96,7 +96,7 @@ pub struct WeChatClient {
 }
 
 impl WeChatClient {
-    /// A client for `appid` / `secret` against `api_base` (e.g. [`DEFAULT_API_BASE`]).
+    /// A client for `appid` / `secret` against `api_base` (e.g. `https://api.weixin.qq.com`).
     ///
     /// TLS trusts Mozilla's root certificates compiled into the binary (`webpki-root-certs`), not
     /// the host's CA bundle. Redirects are never followed and no `Referer` is ever sent (see the
@@ -112,7 +112,7 @@ impl WeChatClient {
     }
 
     /// The client a function builds once at init from its settings: `WX_APPID`, `WX_SECRET`,
-    /// `WECHAT_API_BASE` (default [`DEFAULT_API_BASE`]; `http://` or `https://`).
+    /// `WECHAT_API_BASE` (default `https://api.weixin.qq.com`; `http://` or `https://`).
     ///
     /// # Errors
     /// [`Misconfig`] naming the setting (never its value).
@@ -138,8 +138,8 @@ impl WeChatClient {
     }
 
     /// Exchange a `wx.login` code for the session, finishing before `deadline`
-    /// ([`DEADLINE_MARGIN`] is kept back). Retries once on errcode `-1` or a transport error when
-    /// at least [`MIN_ATTEMPT`] remains besides the margin (so 450 ms in all); otherwise the first
+    /// ([`crate::DEADLINE_MARGIN`] is kept back). Retries once on errcode `-1` or a transport error when
+    /// at least 200 ms remains besides the margin (so 450 ms in all); otherwise the first
     /// error is returned.
     ///
     /// # Errors
@@ -167,7 +167,7 @@ impl WeChatClient {
     /// `POST {base}{path}?access_token=TOKEN` with a JSON `body`, for every WeChat API that takes
     /// the access_token. `parse` reads the answer; it gets the values that must not come back
     /// through `errmsg` (the AppSecret, the token, and `echoes`). Errcode `-1` and transport
-    /// errors are retried once; a bad-token errcode ([`crate::BAD_TOKEN_ERRCODES`]) makes one
+    /// errors are retried once; a bad-token errcode (40001, 40014, 42001) makes one
     /// token refetch and one retry; all before `deadline`.
     ///
     /// # Errors

@@ -106,9 +106,9 @@ pub struct TicketClaims {
 /// Options of `createTicket(uid, {refresh, expire})`, both in **milliseconds**.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TicketOptions {
-    /// `refresh` claim (a duration); default [`DEFAULT_REFRESH_MS`].
+    /// `refresh` claim (a duration); default 3,600,000 ms (one hour).
     pub refresh_ms: Option<u64>,
-    /// `expire` claim (an absolute time); default `iat +` [`DEFAULT_EXPIRE_AFTER_MS`].
+    /// `expire` claim (an absolute time); default `iat` + 604,800,000 ms (7 days).
     pub expire_ms: Option<u64>,
 }
 

@@ -29,14 +29,11 @@ mod key;
 mod mint;
 mod time;
 
-pub use format::{
-    DEFAULT_EXPIRE_AFTER_MS, DEFAULT_KEY_FILE, DEFAULT_REFRESH_MS, MIN_KEY_BITS,
-    TICKET_LIFETIME_MS, TICKET_SEPARATOR,
-};
+pub use format::MIN_KEY_BITS;
 pub use inspect::{Check, Inspection};
 pub use key::{CustomLoginKey, KeyError, KeySource};
-pub use mint::{TicketClaims, TicketError, TicketOptions, resolve_env, validate_uid};
-pub use time::{MAX_FORMATTABLE_MS, format_ms, now_ms};
+pub use mint::{TicketClaims, TicketError, TicketOptions, resolve_env};
+pub use time::{format_ms, now_ms};
 
 #[cfg(test)]
 mod tests;

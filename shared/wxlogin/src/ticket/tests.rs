@@ -1,3 +1,6 @@
+use super::format::{DEFAULT_KEY_FILE, DEFAULT_REFRESH_MS, TICKET_LIFETIME_MS};
+use super::mint::validate_uid;
+use super::time::MAX_FORMATTABLE_MS;
 use super::*;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
