@@ -103,7 +103,7 @@ pub use caller::{Caller, FromContext, User};
 pub use channels::ChannelNames;
 pub use config::{Configured, Misconfig, Settings, configure};
 pub use context::{Context, InstanceInfo};
-pub use error::{Diagnostic, FnError, error_chain};
+pub use error::{FnError, error_chain};
 pub use error_code::ErrorCode;
 pub use event::{Event, HttpEvent, MAX_PAYLOAD_BYTES};
 pub use event_loop::run_with;
@@ -123,6 +123,7 @@ pub use web::{HEAD_TIMEOUT, WEB_FLAG};
 pub mod fuzzing {
     pub use crate::auth::fuzz_offline;
     pub use crate::context::InvocationHeaders;
+    pub use crate::error::Diagnostic;
     pub use crate::event::Decoded;
     pub use crate::identity::{
         ContextHeader, ContextVars, IDENTITY_KEYS, Identity, IdentitySource, UserInfo,
