@@ -100,9 +100,8 @@ pub fn request_from(event: &Event) -> Result<LoginRequest, FnError> {
     let input: Input = event.input()?;
     let header = match event {
         Event::Http(h) => h
-            .headers
-            .get(IDEMPOTENCY_KEY_HEADER)
-            .map(|k| IdempotencyKey::parse(k))
+            .header(IDEMPOTENCY_KEY_HEADER)
+            .map(IdempotencyKey::parse)
             .transpose()?,
         Event::Call(_) => None,
     };

@@ -82,7 +82,7 @@ async fn http_success_plain_and_base64() {
     let (status, headers, body) = http_parts(&rt.invoke(&post(r#"{"code":"carol.1"}"#)).await);
     assert_eq!(status, 200);
     assert_eq!(
-        headers["Content-Type"],
+        headers["content-type"],
         json!("application/json; charset=utf-8")
     );
     assert!(

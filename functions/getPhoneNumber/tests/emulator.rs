@@ -87,7 +87,7 @@ async fn phone_fault_rows() {
         (status, body["error"].clone(), body["errcode"].clone()),
         (429, json!("WX_API_ERROR"), json!(45011))
     );
-    assert_eq!(headers["Retry-After"], json!("60"), "{headers}");
+    assert_eq!(headers["retry-after"], json!("60"), "{headers}");
     for (code, status, error, errcode) in [
         ("err-40029", 401, "WX_API_ERROR", json!(40029)),
         ("phone.1", 200, "", Value::Null),

@@ -137,7 +137,7 @@ pub fn report(event: &Event, ctx: &Context, web: bool) -> Result<Value, FnError>
         Event::Http(h) => {
             r["event"] = http_event(h, top_keys);
             let marker = marker_of(h);
-            let (context, in_context) = match h.headers.get("x-cloudbase-context") {
+            let (context, in_context) = match h.header("x-cloudbase-context") {
                 Some(v) => {
                     let (shape, found) =
                         cloudbase_context(v, marker.as_ref().ok().map(String::as_str));
@@ -146,7 +146,7 @@ pub fn report(event: &Event, ctx: &Context, web: bool) -> Result<Value, FnError>
                 None => (json!("absent"), false),
             };
             r["cloudbaseContext"] = context;
-            r["authorization"] = match h.headers.get("authorization") {
+            r["authorization"] = match h.header("authorization") {
                 None => json!("absent"),
                 Some(v) => match v.split_once(' ') {
                     Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
@@ -155,20 +155,20 @@ pub fn report(event: &Event, ctx: &Context, web: bool) -> Result<Value, FnError>
                     _ => json!("present, not a Bearer token"),
                 },
             };
-            let wx_openid = h.headers.get("x-wx-openid");
+            let wx_openid = h.header("x-wx-openid");
             r["x-wx-openid"] = wx_openid.map_or(json!("absent"), |v| json!(present(v)));
             r["marker"] = match &marker {
                 Err(why) => json!(why),
                 Ok(m) => json!({
                     "inCloudbaseContext": in_context,
                     "inXWxOpenid": wx_openid.is_some_and(|v| v.contains(m.as_str())),
-                    "inOtherHeaders": h.headers.iter()
+                    "inOtherHeaders": h.headers().iter()
                         .filter(|(k, v)| {
                             !matches!(k.as_str(), MARKER_HEADER | "x-wx-openid" | "x-cloudbase-context")
-                                && v.contains(m.as_str())
+                                && String::from_utf8_lossy(v.as_bytes()).contains(m.as_str())
                         })
-                        .map(|(k, _)| k)
-                        .collect::<Vec<_>>(),
+                        .map(|(k, _)| k.as_str())
+                        .collect::<std::collections::BTreeSet<_>>(),
                 }),
             };
         }
@@ -201,10 +201,13 @@ fn http_event(h: &HttpEvent, top_keys: Option<Vec<String>>) -> Value {
         "kind": "http",
         // Web mode builds the event itself: its keys say nothing about the platform.
         "topLevelKeys": top_keys.map_or(json!("not applicable: web mode builds the event"), |k| json!(k)),
-        "headerNames": h.headers.keys().collect::<Vec<_>>(),
-        "queryNames": h.query.keys().collect::<Vec<_>>(),
-        "body": h.body.as_ref().map_or(json!("absent"), |b| json!(format!("{} bytes", b.len()))),
-        "isBase64Encoded": h.is_base64_encoded,
+        "headerNames": h.headers().keys().map(|k| k.as_str()).collect::<std::collections::BTreeSet<_>>(),
+        "queryNames": h.query_pairs().map(|(k, _)| k).collect::<std::collections::BTreeSet<_>>(),
+        // The body as the runtime decoded it (base64 undone): its length only.
+        "body": match h.body().len() {
+            0 => json!("absent"),
+            n => json!(format!("{n} bytes")),
+        },
         "requestContext": request_context,
     })
 }
@@ -221,17 +224,14 @@ fn valid_marker(m: &str) -> bool {
 /// `marker` string in a JSON body. `Err` is the sentence for the report.
 fn marker_of(h: &HttpEvent) -> Result<String, String> {
     let from_body = || {
-        h.body
-            .as_deref()
-            .filter(|_| !h.is_base64_encoded)
-            .and_then(|b| serde_json::from_str::<Map<String, Value>>(b).ok())
+        serde_json::from_slice::<Map<String, Value>>(h.body())
+            .ok()
             .and_then(|m| m.get("marker").and_then(Value::as_str).map(str::to_owned))
     };
     let m = h
-        .headers
-        .get(MARKER_HEADER)
-        .cloned()
-        .or_else(|| h.query.get("marker").cloned())
+        .header(MARKER_HEADER)
+        .map(str::to_owned)
+        .or_else(|| h.query("marker"))
         .or_else(from_body)
         .ok_or_else(|| {
             "no marker sent: send x-probe-marker: <8-128 letters, digits, _ - .> and put the same text in a forged X-Cloudbase-Context and x-wx-openid (docs/probe.md)".to_owned()
@@ -250,13 +250,10 @@ fn asks_for_jwks(event: &Event) -> bool {
     match event {
         Event::Call(data) => yes(data.get("jwks")),
         Event::Http(h) => {
-            h.query.get("jwks").is_some_and(|v| v == "1" || v == "true")
-                || h.headers.get("x-probe-jwks").is_some_and(|v| v == "1")
-                || h.body
-                    .as_deref()
-                    .filter(|_| !h.is_base64_encoded)
-                    .and_then(|b| serde_json::from_str::<Map<String, Value>>(b).ok())
-                    .is_some_and(|m| yes(m.get("jwks")))
+            h.query("jwks").is_some_and(|v| v == "1" || v == "true")
+                || h.header("x-probe-jwks").is_some_and(|v| v == "1")
+                || serde_json::from_slice::<Map<String, Value>>(h.body())
+                    .is_ok_and(|m| yes(m.get("jwks")))
         }
     }
 }

@@ -304,6 +304,37 @@ async fn concurrent_requests_and_one_exchange_per_code() {
     );
 }
 
+/// A header that comes twice reaches the handler with both copies, and the handler reads the
+/// **last** (a proxy appends its own after the client's), the rule `X-Scf-*` already had. Web
+/// mode used to comma-join the copies into one value, so a retry whose key came twice matched
+/// no attempt: this test failed with 401 before the request became an `http::Request`.
+#[tokio::test(flavor = "current_thread")]
+async fn a_repeated_header_is_read_by_its_last_copy() {
+    let fx = LoginFixture::new().await;
+    let web = WebProcess::start(&function_bin("getLoginTicket"), &fx.env()).await;
+    const KEY: &str = "attempt-0123456789abcdef";
+    const OTHER: &str = "another-attempt-0123456789";
+    let body = br#"{"code":"repeat.1"}"#;
+    let send = |keys: &'static [&'static str]| {
+        let mut headers = vec![JSON];
+        headers.extend(keys.iter().map(|k| ("Idempotency-Key", *k)));
+        async move {
+            wxlogin_devtools::testkit::web_request(web.port, "POST", "/", &headers, body).await
+        }
+    };
+    let (status, _, first) = send(&[KEY]).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&first));
+    // The retry of the same attempt, its key last: the same ticket, from the cache.
+    let (status, _, again) = send(&[OTHER, KEY]).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&again));
+    assert_eq!(json_body(&again)["ticket"], json_body(&first)["ticket"]);
+    // Another attempt's key last: not this attempt.
+    let (status, _, other) = send(&[KEY, OTHER]).await;
+    assert_eq!(status, 401, "{}", String::from_utf8_lossy(&other));
+    assert_eq!(fx.mock.calls("repeat.1"), 1);
+    web.stop().await;
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn web_functions_have_no_identity() {
     let s = Sentinels::new();

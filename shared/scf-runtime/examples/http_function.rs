@@ -1,7 +1,7 @@
 //! An HTTP function: the same handler serves a CloudBase HTTP function when started with `--web`
-//! (its `scf_bootstrap` runs `./http_function --web`). The request arrives as `Event::Http`:
-//! method, path, query, headers (names lower-cased; a repeated header's last copy) and a body
-//! read as JSON or a form.
+//! (its `scf_bootstrap` runs `./http_function --web`). The request arrives as `Event::Http`, an
+//! `http::Request<Bytes>` in both modes: `method()`, `path()`, `query(name)` and `header(name)`
+//! (a repeated one's last copy), and a body read as JSON or a form.
 
 use scf_runtime::{Context, Event, FnError};
 use serde::Deserialize;
@@ -19,8 +19,8 @@ async fn handle(event: Event, _ctx: Context) -> Result<Value, FnError> {
     };
     let order: Order = event.input()?;
     Ok(json!({
-        "path": http.path,
-        "page": http.query.get("page"),
+        "path": http.path(),
+        "page": http.query("page"),
         "ordered": {"item": order.item, "quantity": order.quantity},
     }))
 }

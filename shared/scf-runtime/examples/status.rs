@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 async fn handle(event: Event, _ctx: Context) -> Result<Reply<Value>, FnError> {
     let method = match &event {
-        Event::Http(h) => Some(h.method.as_str()),
+        Event::Http(h) => Some(h.method()),
         Event::Call(_) => None,
     };
     match method {

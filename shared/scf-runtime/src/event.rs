@@ -12,84 +12,22 @@
 //! an event that carries a top-level `userInfo` is a callFunction event, whatever else it holds;
 //! only an event without one can be an HTTP event.
 
-use std::collections::BTreeMap;
-
 use serde_json::{Map, Value};
 
+use crate::http_event::HttpEvent;
 use crate::identity::UserInfo;
 
-/// SCF's limit on a synchronous request or response, in bytes (6 MB).
-pub const MAX_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
-
 /// One invocation's event.
+// One `Event` per invocation, moved into the handler once: a boxed variant would save nothing
+// and make every match and construction clumsier.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// `wx.cloud.callFunction` (or any non-HTTP invoke): the caller's data, with `userInfo` removed.
     Call(Value),
-    /// HTTP access service / API gateway event.
+    /// An HTTP request: web mode's, or an HTTP access service / API gateway event
+    /// (`http_event.rs`).
     Http(HttpEvent),
-}
-
-/// An HTTP event. Everything in it is written by the HTTP client and is never a source of identity.
-/// `Debug` shows header names only (values can be credentials, e.g. `x-cloudbase-credentials`)
-/// and the body's length.
-#[derive(Clone, PartialEq)]
-pub struct HttpEvent {
-    /// `httpMethod`, upper-cased.
-    pub method: String,
-    /// `path`.
-    pub path: String,
-    /// `headers`, names lower-cased.
-    pub headers: BTreeMap<String, String>,
-    /// `queryStringParameters`, else API gateway's `queryString`.
-    pub query: BTreeMap<String, String>,
-    /// `body` as delivered (base64 text when `is_base64_encoded`).
-    pub body: Option<String>,
-    /// `isBase64Encoded`.
-    pub is_base64_encoded: bool,
-    /// `requestContext`, as delivered.
-    pub request_context: Value,
-}
-
-impl std::fmt::Debug for HttpEvent {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpEvent")
-            .field("method", &self.method)
-            .field("path", &self.path)
-            .field("header_names", &self.headers.keys().collect::<Vec<_>>())
-            .field("query_names", &self.query.keys().collect::<Vec<_>>())
-            .field("body_len", &self.body.as_ref().map(String::len))
-            .field("is_base64_encoded", &self.is_base64_encoded)
-            .finish_non_exhaustive()
-    }
-}
-
-fn string_map(v: Option<&Value>, lower_keys: bool) -> BTreeMap<String, String> {
-    let Some(Value::Object(m)) = v else {
-        return BTreeMap::new();
-    };
-    m.iter()
-        .filter_map(|(k, v)| {
-            let v = match v {
-                Value::String(s) => s.clone(),
-                Value::Array(items) => items
-                    .iter()
-                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
-                    .collect::<Vec<_>>()
-                    .join(","),
-                Value::Null => return None,
-                other => other.to_string(),
-            };
-            Some((
-                if lower_keys {
-                    k.to_ascii_lowercase()
-                } else {
-                    k.clone()
-                },
-                v,
-            ))
-        })
-        .collect()
 }
 
 /// A top-level key whose repetition makes an event's identity untrustworthy.
@@ -208,7 +146,7 @@ impl Event {
     pub fn classify(value: Value) -> (Event, Option<UserInfo>) {
         match value {
             Value::Object(map) if !map.contains_key(USER_INFO_KEY) && is_http(&map) => {
-                (Event::Http(HttpEvent::from_map(&map)), None)
+                (Event::Http(HttpEvent::from_gateway(&map)), None)
             }
             Value::Object(mut map) => {
                 let user_info = map
@@ -232,44 +170,6 @@ fn is_http(map: &Map<String, Value>) -> bool {
             || map.get("requestContext").is_some_and(Value::is_object))
 }
 
-impl HttpEvent {
-    fn from_map(map: &Map<String, Value>) -> Self {
-        // `body` is a string in every documented shape. A gateway or test tool that sends the JSON
-        // body as a JSON value (an object, say) is taken at its word: the value's JSON text is the
-        // body, and it cannot be base64.
-        let (body, is_base64_encoded) = match map.get("body") {
-            None | Some(Value::Null) => (None, false),
-            Some(Value::String(s)) => (
-                Some(s.clone()),
-                map.get("isBase64Encoded")
-                    .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true")),
-            ),
-            Some(other) => (Some(other.to_string()), false),
-        };
-        let query = match map.get("queryStringParameters") {
-            Some(Value::Object(_)) => string_map(map.get("queryStringParameters"), false),
-            _ => string_map(map.get("queryString"), false),
-        };
-        HttpEvent {
-            method: map
-                .get("httpMethod")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_ascii_uppercase(),
-            path: map
-                .get("path")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned(),
-            headers: string_map(map.get("headers"), true),
-            query,
-            body,
-            is_base64_encoded,
-            request_context: map.get("requestContext").cloned().unwrap_or(Value::Null),
-        }
-    }
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -279,7 +179,7 @@ pub(crate) mod tests {
     pub(crate) fn http(body: Option<&str>, b64: bool, ct: Option<&str>) -> HttpEvent {
         let mut headers = json!({"host": "x"});
         if let Some(ct) = ct {
-            headers["Content-Type"] = json!(ct);
+            headers["content-type"] = json!(ct);
         }
         let (Event::Http(h), None) = Event::classify(json!({
             "httpMethod": "post", "path": "/login", "headers": headers,
@@ -329,8 +229,8 @@ pub(crate) mod tests {
         assert_eq!(e, Event::Call(json!({"code": "c"})));
         assert_eq!(ui.unwrap().open_id.as_deref(), Some("o"));
         let h = http(Some("{}"), false, None);
-        assert_eq!(h.method, "POST");
-        assert_eq!(h.headers.get("content-type"), None);
+        assert_eq!(h.method(), "POST");
+        assert_eq!(h.header("content-type"), None);
         let (e, ui) = Event::classify(json!([1, 2]));
         assert_eq!((e, ui), (Event::Call(json!([1, 2])), None));
         // A callFunction with an httpMethod but no headers/requestContext stays a call.

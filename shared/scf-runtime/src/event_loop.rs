@@ -24,7 +24,7 @@ use crate::error::{Diagnostic, FnError};
 use crate::event::{Decoded, Event};
 use crate::identity::{ContextHeader, Identity, context_from_headers};
 use crate::pipeline::{self, Answer, Failure};
-use crate::response::IntoReply;
+use crate::response::{IntegratedResponse, IntoReply};
 use crate::runtime_api::{self, ApiError, RetryPolicy, RuntimeApi};
 use crate::secret::Secret;
 
@@ -211,16 +211,16 @@ where
         context.as_ref(),
         &decoded,
     ));
-    match pipeline::invoke(handler, decoded.event, ctx, auth).await {
-        Ok(Answer::Call(body)) => ("/runtime/invocation/response", body),
-        Ok(Answer::Http(r)) => match serde_json::to_vec(&r) {
-            // The integrated response around the body counts toward SCF's limit too.
-            Ok(body) => match pipeline::within_limit(body.len()) {
-                Ok(()) => ("/runtime/invocation/response", body),
-                Err(f) => failed(f),
-            },
-            Err(e) => failed(Failure::SerializeFailed(e.to_string())),
-        },
+    let posted = match pipeline::invoke(handler, decoded.event, ctx, auth).await {
+        Ok(Answer::Call(body)) => Ok(body),
+        // An HTTP answer is posted as an integrated response.
+        Ok(Answer::Http(r)) => serde_json::to_vec(&IntegratedResponse::from_http(r))
+            .map_err(|e| Failure::SerializeFailed(e.to_string())),
+        Err(f) => Err(f),
+    };
+    // SCF's limit, once, on what is posted (an integrated response's envelope counts too).
+    match posted.and_then(|body| pipeline::within_limit(body.len()).map(|()| body)) {
+        Ok(body) => ("/runtime/invocation/response", body),
         Err(f) => failed(f),
     }
 }

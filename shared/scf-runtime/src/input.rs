@@ -16,13 +16,14 @@
 //! Validation beyond the type belongs in the field's type (a newtype with
 //! `#[serde(try_from = "String")]`); its error message is passed on after the field's name.
 
-use base64::Engine as _;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::error::FnError;
 use crate::error_code::ErrorCode;
-use crate::event::{Event, HttpEvent, MAX_PAYLOAD_BYTES};
+use crate::event::Event;
+use crate::http_event::{BodyProblem, HttpEvent};
+use crate::payload::MAX_PAYLOAD_BYTES;
 
 impl Event {
     /// The caller's input as `T`: the callFunction data, or the HTTP body (see the module docs for
@@ -47,8 +48,8 @@ impl Event {
     /// `405 METHOD_NOT_ALLOWED`.
     pub fn require_method(&self, allowed: &'static str) -> Result<(), FnError> {
         match self {
-            Event::Http(h) if !allowed.split(',').any(|m| m.trim() == h.method) => {
-                Err(FnError::method_not_allowed(&h.method, allowed))
+            Event::Http(h) if !allowed.split(',').any(|m| m.trim() == h.method()) => {
+                Err(FnError::method_not_allowed(h.method(), allowed))
             }
             _ => Ok(()),
         }
@@ -106,39 +107,30 @@ fn input_error(path: &str, msg: &str) -> FnError {
 }
 
 impl HttpEvent {
-    /// The raw body bytes (base64-decoded when `isBase64Encoded`). A missing body is empty.
+    /// The body's bytes (empty when there was none), as the runtime decoded them once
+    /// (`http_event.rs`).
     ///
     /// # Errors
-    /// `400 BAD_REQUEST` when the base64 is invalid; `413 PAYLOAD_TOO_LARGE` over 6 MB.
-    pub fn body_bytes(&self) -> Result<Vec<u8>, FnError> {
-        let raw = self.body.as_deref().unwrap_or_default();
-        let bytes = if self.is_base64_encoded {
-            base64::engine::general_purpose::STANDARD
-                .decode(raw.trim())
-                .map_err(|_| {
-                    FnError::bad_request("body is marked isBase64Encoded but is not valid base64")
-                })?
-        } else {
-            raw.as_bytes().to_vec()
-        };
-        if bytes.len() > MAX_PAYLOAD_BYTES {
-            return Err(FnError::new(
+    /// An event-mode body that could not be decoded: `400 BAD_REQUEST` for bad base64,
+    /// `413 PAYLOAD_TOO_LARGE` over 6 MB (web mode refuses those before the handler runs).
+    pub fn body_bytes(&self) -> Result<&[u8], FnError> {
+        match self.body_problem {
+            None => Ok(self.body()),
+            Some(BodyProblem::NotBase64) => Err(FnError::bad_request(
+                "body is marked isBase64Encoded but is not valid base64",
+            )),
+            Some(BodyProblem::TooLarge(len)) => Err(FnError::new(
                 ErrorCode::PAYLOAD_TOO_LARGE,
                 413,
-                format!(
-                    "body is {} bytes; the limit is {MAX_PAYLOAD_BYTES}",
-                    bytes.len()
-                ),
-            ));
+                format!("body is {len} bytes; the limit is {MAX_PAYLOAD_BYTES}"),
+            )),
         }
-        Ok(bytes)
     }
 
-    /// The body's media type from `Content-Type`, lower-cased, without parameters; `""` when
-    /// there is none.
+    /// The body's media type from `Content-Type` (its last copy), lower-cased, without
+    /// parameters; `""` when there is none.
     pub fn media_type(&self) -> String {
-        self.headers
-            .get("content-type")
+        self.header("content-type")
             .and_then(|ct| ct.split(';').next())
             .unwrap_or_default()
             .trim()
@@ -183,7 +175,7 @@ impl HttpEvent {
             return parse_json(text);
         }
         if media_type == "application/x-www-form-urlencoded" {
-            return parse_form(&text);
+            return parse_form(text);
         }
         Err(FnError::new(
             ErrorCode::UNSUPPORTED_MEDIA_TYPE,
@@ -192,17 +184,14 @@ impl HttpEvent {
         ))
     }
 
-    /// The body as UTF-8 text that is not blank.
-    fn body_text(&self) -> Result<String, FnError> {
+    /// The body as UTF-8 text that is not blank (no copy).
+    fn body_text(&self) -> Result<&str, FnError> {
         let bytes = self.body_bytes()?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(FnError::bad_request("body is empty; send a JSON object"));
         }
-        String::from_utf8(bytes).map_err(|e| {
-            FnError::bad_request(format!(
-                "body is not UTF-8 (byte {})",
-                e.utf8_error().valid_up_to()
-            ))
+        std::str::from_utf8(bytes).map_err(|e| {
+            FnError::bad_request(format!("body is not UTF-8 (byte {})", e.valid_up_to()))
         })
     }
 }
@@ -212,8 +201,8 @@ fn is_json_media_type(media_type: &str) -> bool {
     media_type.is_empty() || media_type == "application/json" || media_type.ends_with("+json")
 }
 
-fn parse_json<T: DeserializeOwned>(text: String) -> Result<T, FnError> {
-    serde_json::from_str(&text).map_err(|e| {
+fn parse_json<T: DeserializeOwned>(text: &str) -> Result<T, FnError> {
+    serde_json::from_str(text).map_err(|e| {
         FnError::bad_request(format!(
             "body is not the expected JSON ({} at line {} column {})",
             classify(&e),
@@ -257,6 +246,7 @@ fn classify(e: &serde_json::Error) -> &'static str {
 mod tests {
     use super::*;
     use crate::event::tests::http;
+    use base64::Engine as _;
     use serde_json::json;
 
     #[test]
@@ -302,7 +292,6 @@ mod tests {
         })) else {
             panic!("not http")
         };
-        assert!(!h.is_base64_encoded);
         let v: Value = h.body_data().unwrap();
         assert_eq!(v, json!({"code": "obj"}));
     }

@@ -56,8 +56,9 @@
 //! - `web.rs`: web mode (`--web`), the same handlers as an HTTP server (CloudBase HTTP
 //!   functions);
 //! - `pipeline.rs`: one invocation, the same steps in both modes; `panic.rs`: panic capture;
-//! - `event.rs`: event kinds; `input.rs`: typed input; `response.rs`: replies and integrated
-//!   responses;
+//! - `event.rs`: event kinds; `http_event.rs`: an HTTP request (`http::Request<Bytes>`, built
+//!   once in either mode); `input.rs`: typed input; `response.rs`: replies as `http::Response`s
+//!   and integrated responses; `payload.rs`: SCF's 6 MB;
 //! - `context.rs`: request id, deadline, instance facts, extensions (plain data); `channels.rs`: the names the
 //!   platform's channels carried (for the probe); `identity.rs`: the caller, only from
 //!   platform-controlled channels; `auth/`: the caller over HTTP, from a verified CloudBase
@@ -78,12 +79,14 @@ mod error;
 mod error_code;
 mod event;
 mod event_loop;
+mod http_event;
 mod identity;
 mod input;
 mod logging;
 #[cfg(feature = "outbound")]
 mod outbound;
 mod panic;
+mod payload;
 mod pipeline;
 mod response;
 mod runtime_api;
@@ -105,12 +108,14 @@ pub use config::{Configured, Misconfig, Settings, configure};
 pub use context::{Context, InstanceInfo};
 pub use error::{FnError, error_chain};
 pub use error_code::ErrorCode;
-pub use event::{Event, HttpEvent, MAX_PAYLOAD_BYTES};
+pub use event::Event;
 pub use event_loop::run_with;
+pub use http_event::HttpEvent;
 pub use identity::{Identity, IdentitySource, TokenCheck, WxContext};
 pub use logging::init as init_logging;
 #[cfg(feature = "outbound")]
 pub use outbound::{CappedReadError, https_client_builder, read_capped};
+pub use payload::MAX_PAYLOAD_BYTES;
 pub use response::{IntegratedResponse, IntoReply, Reply};
 pub use runtime_api::RetryPolicy;
 pub use secret::Secret;

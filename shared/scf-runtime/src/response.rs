@@ -8,6 +8,10 @@
 
 use std::collections::BTreeMap;
 
+use base64::Engine as _;
+use bytes::Bytes;
+use http::StatusCode;
+use http::header::{ALLOW, CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER};
 use serde::Serialize;
 
 use crate::error::FnError;
@@ -68,9 +72,71 @@ impl<T: Serialize> IntoReply for Reply<T> {
     }
 }
 
+/// `Content-Type` of every JSON answer.
+const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
+
+/// The HTTP response for a success: the reply's status (an invalid one is `500`, logged), its
+/// JSON body, `content-type: application/json; charset=utf-8` unless the reply sets its own
+/// (any case), and its headers (one a response cannot carry is left out, logged by name).
+///
+/// # Errors
+/// When the body cannot be serialised.
+pub(crate) fn reply_response<T: Serialize>(
+    reply: Reply<T>,
+) -> Result<http::Response<Bytes>, serde_json::Error> {
+    let body = serde_json::to_vec(&reply.body)?;
+    let mut resp = http::Response::new(Bytes::from(body));
+    *resp.status_mut() = StatusCode::from_u16(reply.status).unwrap_or_else(|_| {
+        tracing::warn!(status = reply.status, "not an HTTP status; answering 500");
+        StatusCode::INTERNAL_SERVER_ERROR
+    });
+    let headers = resp.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
+    for (name, value) in reply.headers {
+        match (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            (Ok(n), Ok(v)) => {
+                headers.insert(n, v);
+            }
+            _ => tracing::warn!(
+                header = name
+                    .chars()
+                    .filter(char::is_ascii_graphic)
+                    .take(64)
+                    .collect::<String>(),
+                "a reply header HTTP cannot carry; left out"
+            ),
+        }
+    }
+    Ok(resp)
+}
+
+/// The HTTP response for a business error: its status, its JSON body (`{error, message, ...}`),
+/// and the HTTP-only parts of [`FnError`]: `retry-after` (seconds) and `allow`. The one place an
+/// error becomes an HTTP answer, in both modes.
+pub(crate) fn error_response(err: &FnError) -> http::Response<Bytes> {
+    let body = serde_json::to_vec(err).expect("FnError always serialises");
+    let mut resp = http::Response::new(Bytes::from(body));
+    *resp.status_mut() =
+        StatusCode::from_u16(err.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = resp.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
+    if let Some(secs) = err.retry_after_secs {
+        headers.insert(RETRY_AFTER, HeaderValue::from(secs));
+    }
+    if let Some(methods) = err.allow.and_then(|m| HeaderValue::from_str(m).ok()) {
+        headers.insert(ALLOW, methods);
+    }
+    resp
+}
+
 /// An integrated response (SCF's API gateway and CloudBase's HTTP access service; `docs/platform.md`
 /// "Integrated responses"):
-/// `{"isBase64Encoded": false, "statusCode": 200, "headers": {...}, "body": "..."}`.
+/// `{"isBase64Encoded": false, "statusCode": 200, "headers": {...}, "body": "..."}`. Event mode
+/// encodes an HTTP answer this way ([`IntegratedResponse::from_http`]); web mode writes the
+/// `http::Response` itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IntegratedResponse {
@@ -78,59 +144,56 @@ pub struct IntegratedResponse {
     pub is_base64_encoded: bool,
     /// HTTP status.
     pub status_code: u16,
-    /// Response headers.
+    /// Response headers, names lower-case.
     pub headers: BTreeMap<String, String>,
     /// Response body.
     pub body: String,
 }
 
 impl IntegratedResponse {
-    /// A JSON response with `Content-Type: application/json; charset=utf-8`.
-    ///
-    /// # Errors
-    /// When `body` cannot be serialised (a map with non-string keys, a failing `Serialize` impl).
-    pub fn json(status_code: u16, body: &impl Serialize) -> Result<Self, serde_json::Error> {
-        let mut headers = BTreeMap::new();
-        headers.insert(
-            "Content-Type".to_owned(),
-            "application/json; charset=utf-8".to_owned(),
-        );
-        Ok(IntegratedResponse {
-            is_base64_encoded: false,
-            status_code,
+    /// Encode an HTTP response: a UTF-8 body as text, any other base64-encoded
+    /// (`isBase64Encoded: true`); header names lower-case, a repeated header's copies joined
+    /// with `", "` (the object has one value per name).
+    pub fn from_http(resp: http::Response<Bytes>) -> Self {
+        let (parts, body) = resp.into_parts();
+        let mut headers: BTreeMap<String, String> = BTreeMap::new();
+        for (name, value) in &parts.headers {
+            let value = String::from_utf8_lossy(value.as_bytes());
+            headers
+                .entry(name.as_str().to_owned())
+                .and_modify(|v| {
+                    v.push_str(", ");
+                    v.push_str(&value);
+                })
+                .or_insert_with(|| value.into_owned());
+        }
+        let (body, is_base64_encoded) = match String::from_utf8(body.to_vec()) {
+            Ok(text) => (text, false),
+            Err(e) => (
+                base64::engine::general_purpose::STANDARD.encode(e.as_bytes()),
+                true,
+            ),
+        };
+        IntegratedResponse {
+            is_base64_encoded,
+            status_code: parts.status.as_u16(),
             headers,
-            body: serde_json::to_string(body)?,
-        })
+            body,
+        }
     }
 
-    /// The response for a success: the reply's status, its JSON body, its headers (a
-    /// `Content-Type` among them replaces the JSON one, whatever its case).
+    /// The integrated response for a success (see `reply_response`).
     ///
     /// # Errors
     /// When the body cannot be serialised.
     pub fn from_reply<T: Serialize>(reply: Reply<T>) -> Result<Self, serde_json::Error> {
-        let mut r = Self::json(reply.status, &reply.body)?;
-        if reply
-            .headers
-            .keys()
-            .any(|k| k.eq_ignore_ascii_case("content-type"))
-        {
-            r.headers.clear();
-        }
-        r.headers.extend(reply.headers);
-        Ok(r)
+        reply_response(reply).map(Self::from_http)
     }
 
-    /// The response for a business error: its status, its JSON body, `Retry-After` when set.
+    /// The integrated response for a business error: its status, its JSON body, `retry-after`
+    /// and `allow` when set.
     pub fn from_error(err: &FnError) -> Self {
-        let mut r = Self::json(err.status, err).expect("FnError always serialises");
-        if let Some(secs) = err.retry_after_secs {
-            r.headers.insert("Retry-After".to_owned(), secs.to_string());
-        }
-        if let Some(methods) = err.allow {
-            r.headers.insert("Allow".to_owned(), methods.to_owned());
-        }
-        r
+        Self::from_http(error_response(err))
     }
 }
 
@@ -144,8 +207,8 @@ mod tests {
         let e = FnError::new("WX_API_ERROR", 429, "slow down").with_retry_after(60);
         let r = IntegratedResponse::from_error(&e);
         assert_eq!(r.status_code, 429);
-        assert_eq!(r.headers["Retry-After"], "60");
-        assert_eq!(r.headers["Content-Type"], "application/json; charset=utf-8");
+        assert_eq!(r.headers["retry-after"], "60");
+        assert_eq!(r.headers["content-type"], "application/json; charset=utf-8");
         let body: Value = serde_json::from_str(&r.body).unwrap();
         assert_eq!(
             body,
@@ -164,13 +227,32 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.status_code, 201);
-        assert_eq!(r.headers["Cache-Control"], "no-store");
-        assert_eq!(r.headers["Content-Type"], "application/json; charset=utf-8");
+        assert_eq!(r.headers["cache-control"], "no-store");
+        assert_eq!(r.headers["content-type"], "application/json; charset=utf-8");
         let r = IntegratedResponse::from_reply(
             Reply::new("x").with_header("content-type", "text/plain"),
         )
         .unwrap();
         assert_eq!(r.headers.len(), 1);
         assert_eq!(r.headers["content-type"], "text/plain");
+        // Not a status, not a header name: 500, left out.
+        let r = IntegratedResponse::from_reply(
+            Reply::new("x").with_status(7).with_header("bad name", "v"),
+        )
+        .unwrap();
+        assert_eq!((r.status_code, r.headers.len()), (500, 1));
+    }
+
+    #[test]
+    fn binary_bodies_are_base64_and_repeats_joined() {
+        let mut resp = http::Response::new(Bytes::from_static(&[0xff, 0x00]));
+        resp.headers_mut()
+            .append("x-a", HeaderValue::from_static("1"));
+        resp.headers_mut()
+            .append("x-a", HeaderValue::from_static("2"));
+        let r = IntegratedResponse::from_http(resp);
+        assert!(r.is_base64_encoded);
+        assert_eq!(r.body, "/wA=");
+        assert_eq!(r.headers["x-a"], "1, 2");
     }
 }

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use libfuzzer_sys::fuzz_target;
-use scf_runtime::fuzzing::InvocationHeaders;
 use scf_runtime::Event;
+use scf_runtime::fuzzing::InvocationHeaders;
 use scf_runtime::fuzzing::{Identity, IdentitySource, context_from_headers};
 
 #[path = "common.rs"]
@@ -144,6 +144,6 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(identity.source_channel, IdentitySource::ContextHeader);
     }
     if let Event::Http(h) = &event {
-        common::check_http(h);
+        common::check_readers(h);
     }
 });

@@ -136,7 +136,8 @@ impl Offered {
         let Event::Http(http) = event else {
             return Offered::default();
         };
-        let copy = |name: &str| http.headers.get(name).map(|v| Secret::new(v.as_str()));
+        // The last copy of each, as every header is read (`http_event.rs`).
+        let copy = |name: &str| http.header(name).map(Secret::new);
         Offered {
             authorization: copy("authorization"),
             cloudbase_context: copy(CONTEXT_HEADER),

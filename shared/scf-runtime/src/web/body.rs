@@ -20,7 +20,6 @@
 use std::cell::Cell;
 use std::time::Duration;
 
-use base64::Engine as _;
 use http_body_util::BodyExt as _;
 use hyper::Request;
 use hyper::body::Incoming;
@@ -28,16 +27,16 @@ use serde_json::json;
 use tokio::time::Instant;
 
 use crate::error::FnError;
-use crate::event::{HttpEvent, MAX_PAYLOAD_BYTES};
+use crate::http_event::HttpEvent;
+use crate::payload::MAX_PAYLOAD_BYTES;
 
 /// The bytes of request bodies held at once, all requests together.
 ///
-/// Sized for half of a 128 MB function. Bodies held: at most this, or 4/3 of it when binary
-/// bodies are kept as base64: 16 MiB. On top, one request at a time (the handler's synchronous
-/// part; the runtime has one thread) may copy its body twice (getLoginTicket's `body_bytes`
-/// copy and the parsed JSON string): 12 MiB for a 6 MB body. About 28 MiB for bodies, next to
-/// ~23 MiB for 512 connections and ~4 MB for the process (see the README's web-mode section
-/// for measured peaks).
+/// Sized for half of a 128 MB function. Bodies held: at most this (the bytes are handed to the
+/// handler as they are, binary ones included). On top, one request at a time (the handler's
+/// synchronous part; the runtime has one thread) may hold what it parses from its body: about
+/// 6 MB for a 6 MB body. About 18 MiB for bodies, next to ~23 MiB for 512 connections and ~4 MB
+/// for the process (see the README's web-mode section for measured peaks).
 pub const BODY_BUDGET_BYTES: usize = 12 * 1024 * 1024;
 
 /// A body this size or smaller may use the whole budget, including [`SMALL_BODY_RESERVE`].
@@ -124,8 +123,9 @@ fn too_large() -> FnError {
     )
 }
 
-/// Read the body of `req` into an HTTP event, by `body_deadline`, taking its bytes from
-/// `budget`. The returned [`Charge`] holds them until dropped (when the request is answered).
+/// Read the body of `req` into an HTTP event (the request as hyper parsed it, its body whole),
+/// by `body_deadline`, taking its bytes from `budget`. The returned [`Charge`] holds them until
+/// dropped (when the request is answered).
 ///
 /// # Errors
 /// `413 PAYLOAD_TOO_LARGE` over 6 MB (declared or sent); `408 REQUEST_TIMEOUT` when the body is
@@ -189,48 +189,13 @@ pub async fn read_event<'b>(
         }
         bytes.extend_from_slice(&data);
     }
-    let mut headers = std::collections::BTreeMap::new();
-    for (name, value) in &parts.headers {
-        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-        headers
-            .entry(name.as_str().to_ascii_lowercase())
-            .and_modify(|v: &mut String| {
-                v.push(',');
-                v.push_str(&value);
-            })
-            .or_insert(value);
-    }
-    let query = parts
-        .uri
-        .query()
-        .map(|q| {
-            form_urlencoded::parse(q.as_bytes())
-                .into_owned()
-                .collect::<std::collections::BTreeMap<_, _>>()
-        })
-        .unwrap_or_default();
-    let (body, is_base64_encoded) = if bytes.is_empty() {
-        (None, false)
-    } else {
-        // No copy for UTF-8 text; binary becomes base64 (4/3 the size) and the bytes are freed.
-        match String::from_utf8(bytes) {
-            Ok(text) => (Some(text), false),
-            Err(e) => (
-                Some(base64::engine::general_purpose::STANDARD.encode(e.as_bytes())),
-                true,
-            ),
-        }
-    };
+    // No copy: the buffer becomes the request's body.
+    let request = Request::from_parts(parts, bytes::Bytes::from(bytes));
     Ok((
-        HttpEvent {
-            method: parts.method.as_str().to_ascii_uppercase(),
-            path: parts.uri.path().to_owned(),
-            headers,
-            query,
-            body,
-            is_base64_encoded,
-            request_context: json!({"requestId": request_id, "source": "web-function"}),
-        },
+        HttpEvent::new(
+            request,
+            json!({"requestId": request_id, "source": "web-function"}),
+        ),
         charge,
     ))
 }

@@ -2,10 +2,9 @@
 //!
 //! A web function's `scf_bootstrap` starts an HTTP server on `0.0.0.0:9000` (`docs/platform.md`
 //! "HTTP functions"; `tcb fn deploy --httpFn`). Started with `--web`, a function binary serves
-//! `0.0.0.0:${PORT:-9000}` with hyper (HTTP/1.1) and maps each request to the HTTP-event path the
-//! handler already has:
-//! - method, path, query, headers (names lower-cased) and body become an [`HttpEvent`]; a body
-//!   that is not UTF-8 is passed base64-encoded (`isBase64Encoded`);
+//! `0.0.0.0:${PORT:-9000}` with hyper (HTTP/1.1) and hands each request to the handler as it came:
+//! - hyper's request, its body read whole, is the [`HttpEvent`]'s `http::Request<Bytes>` (every
+//!   header copy, the body's bytes as sent, binary ones included; no JSON shape in between);
 //! - `X-Scf-Request-Id` is the request id (else `web-<pid>-<n>`), `X-Scf-Timeout` the time
 //!   limit in **milliseconds** (else [`DEFAULT_TIME_LIMIT`]), `X-Scf-Memory` the memory in MB.
 //!   SCF documents that clients cannot set headers beginning with `X-Scf-` (SCF doc 583/56129),
@@ -15,8 +14,9 @@
 //!   anything else is replaced by a generated id (and a WARN names the header, never the value),
 //!   so a client cannot write fields into a log line;
 //! - a body over 6 MB gets `413 PAYLOAD_TOO_LARGE` without being read further;
-//! - the handler's integrated response becomes the HTTP response; a handler panic becomes
-//!   `500 INTERNAL`, a result over 6 MB `500 RESULT_TOO_LARGE`.
+//! - the handler's answer is written as the `http::Response` the pipeline built (no integrated
+//!   response in between); a handler panic becomes `500 INTERNAL`, a body over 6 MB
+//!   `500 RESULT_TOO_LARGE`.
 //!
 //! No identity: nothing in a web function's request is vouched for by the platform (the identity
 //! headers of WeChat CloudRun are not documented for CloudBase HTTP functions, and a client can
@@ -51,14 +51,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use bytes::Bytes;
 use futures_util::StreamExt as _;
 use futures_util::stream::FuturesUnordered;
 use http_body_util::Full;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::{Request, Response, StatusCode};
+use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 
 use tracing::{Instrument as _, debug, error, info, info_span, warn};
@@ -66,10 +65,11 @@ use tracing::{Instrument as _, debug, error, info, info_span, warn};
 use crate::auth::Authenticator;
 use crate::context::{Context, InstanceInfo};
 use crate::error::FnError;
-use crate::event::{Event, HttpEvent};
+use crate::event::Event;
+use crate::http_event::HttpEvent;
 use crate::identity::Identity;
-use crate::pipeline::{self, Answer, Failure};
-use crate::response::{IntegratedResponse, IntoReply};
+use crate::pipeline::{self, Failure};
+use crate::response::{IntoReply, error_response};
 
 use body::Budget;
 use conn::{End, Slot, Timeouts, Tracked, Watched};
@@ -464,39 +464,39 @@ impl<F> Web<'_, F> {
                 Err(e) => {
                     warn!(error = %e.error, status = e.status, "request refused");
                     close = true;
-                    IntegratedResponse::from_error(&e)
+                    error_response(&e)
                 }
             };
             info!(
-                status = response.status_code,
+                status = response.status().as_u16(),
                 elapsed_ms = received.elapsed().as_millis() as u64,
                 "invocation done"
             );
-            let mut http = to_http(response);
+            let mut http = response;
             if close {
                 http.headers_mut().insert(
                     hyper::header::CONNECTION,
                     hyper::header::HeaderValue::from_static("close"),
                 );
             }
-            Ok(http.map(|b| Tracked::new(b, slot)))
+            Ok(http.map(|b| Tracked::new(Full::new(b), slot)))
         }
         .instrument(span)
         .await
     }
 
-    /// The invocation pipeline (`pipeline.rs`), its failures answered as `500`s.
-    async fn call<T>(&self, event: HttpEvent, ctx: Context) -> IntegratedResponse
+    /// The invocation pipeline (`pipeline.rs`), its failures answered as `500`s; the body held
+    /// to SCF's 6 MB, as a deployed HTTP function's would be.
+    async fn call<T>(&self, event: HttpEvent, ctx: Context) -> Response<Bytes>
     where
         F: AsyncFn(Event, Context) -> Result<T, FnError>,
         T: IntoReply,
     {
-        match pipeline::invoke(self.handler, Event::Http(event), ctx, &self.auth).await {
-            Ok(Answer::Http(r)) => r,
-            // An HTTP event always gets an HTTP answer; a call answer cannot happen here.
-            Ok(Answer::Call(_)) => IntegratedResponse::from_error(&FnError::internal(
-                "an HTTP request got a callFunction answer",
-            )),
+        let answered = pipeline::invoke_http(self.handler, event, ctx, &self.auth)
+            .await
+            .and_then(|r| pipeline::within_limit(r.body().len()).map(|()| r));
+        match answered {
+            Ok(r) => r,
             Err(f) => {
                 // The panic message stays in the log: a client learns only that it failed.
                 let err = match f {
@@ -508,31 +508,8 @@ impl<F> Web<'_, F> {
                         FnError::internal("the result could not be serialised")
                     }
                 };
-                IntegratedResponse::from_error(&err)
+                error_response(&err)
             }
         }
     }
-}
-
-/// An integrated response as an HTTP response.
-fn to_http(r: IntegratedResponse) -> Response<Full<Bytes>> {
-    let body = if r.is_base64_encoded {
-        base64::engine::general_purpose::STANDARD
-            .decode(r.body.as_bytes())
-            .unwrap_or_else(|_| r.body.into_bytes())
-    } else {
-        r.body.into_bytes()
-    };
-    let mut resp = Response::new(Full::new(Bytes::from(body)));
-    *resp.status_mut() =
-        StatusCode::from_u16(r.status_code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    for (k, v) in r.headers {
-        if let (Ok(k), Ok(v)) = (
-            hyper::header::HeaderName::try_from(k),
-            hyper::header::HeaderValue::try_from(v),
-        ) {
-            resp.headers_mut().insert(k, v);
-        }
-    }
-    resp
 }
