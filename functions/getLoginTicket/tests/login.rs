@@ -4,8 +4,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use scf_emulator::events::{call_function, http_access};
 use serde_json::{Value, json};
-use wxlogin_devtools::events::{call_function, http_access};
 use wxlogin_devtools::mock_wechat::{SESSION_KEY_MARKER, openid_for, unionid_for};
 use wxlogin_devtools::testkit::{
     APPID, ENV, LoginFixture, SECRET, http_parts, response_json, start, try_start,
@@ -326,12 +326,12 @@ async fn init_timeout_kills_a_bootstrap_that_never_gets_ready() {
     // A bootstrap that never calls /runtime/init/ready.
     let script = wxlogin_devtools::testkit::script_bootstrap("never-ready", "exec sleep 30");
     let sleep = script.as_path();
-    let cfg = wxlogin_devtools::emulator::EmulatorConfig {
+    let cfg = scf_emulator::emulator::EmulatorConfig {
         init_timeout: Duration::from_millis(300),
         ..Default::default()
     };
     let t = Instant::now();
-    let err = match wxlogin_devtools::emulator::Runner::start(sleep, &[], cfg, false).await {
+    let err = match scf_emulator::emulator::Runner::start(sleep, &[], cfg, false).await {
         Err(e) => e,
         Ok(_) => panic!("sleep got ready?"),
     };

@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
+use scf_emulator::events::{call_function, http_access};
 use serde_json::{Value, json};
-use wxlogin_devtools::events::{call_function, http_access};
 use wxlogin_devtools::mock_wechat::{ACCESS_TOKEN_MARKER, MOCK_PHONE};
 use wxlogin_devtools::testkit::{
     APPID, ENV, LoginFixture, SECRET, WebProcess, http_parts, response_json, start, web_request,

@@ -5,8 +5,8 @@
 
 use std::path::Path;
 
+use scf_emulator::events::call_function;
 use serde_json::json;
-use wxlogin_devtools::events::call_function;
 use wxlogin_devtools::testkit::{response_json, start};
 
 fn bin() -> &'static Path {

@@ -3,8 +3,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+use scf_emulator::events::{call_function, http_access};
 use serde_json::json;
-use wxlogin_devtools::events::{call_function, http_access};
 use wxlogin_devtools::testkit::{ENV, http_parts, response_json, start};
 
 fn bin() -> &'static Path {

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::setup::{Figures, Lang, Setup};
-use wxlogin_devtools::emulator::{EmulatorConfig, Outcome, Runner};
-use wxlogin_devtools::events::call_function;
-use wxlogin_devtools::measure::proc_status_kb;
+use scf_emulator::emulator::{EmulatorConfig, Outcome, Runner};
+use scf_emulator::events::call_function;
+use scf_emulator::measure::proc_status_kb;
 use wxlogin_devtools::mock_wechat::openid_for;
 use wxlogin_devtools::testkit::{APPID, ENV};
 

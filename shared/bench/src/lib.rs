@@ -49,7 +49,7 @@ use wxlogin_devtools::testkit::{ENV, LoginFixture};
 /// compared with (`<node-dir>/functions/<name>/bootstrap`), and the others (measured in Rust
 /// only).
 fn compared(node_dir: &std::path::Path) -> Result<(Vec<String>, Vec<String>), String> {
-    let list = wxlogin_devtools::functions::FunctionList::load().map_err(|e| e.to_string())?;
+    let list = scf_emulator::functions::FunctionList::load().map_err(|e| e.to_string())?;
     let (with, without): (Vec<&str>, Vec<&str>) = list.names().into_iter().partition(|f| {
         node_dir
             .join("functions")

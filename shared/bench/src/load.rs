@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use wxlogin_devtools::measure::{ms, proc_status_kb, ratio};
+use scf_emulator::measure::{ms, proc_status_kb, ratio};
 use wxlogin_devtools::mock_wechat::{MockWeChat, SESSION_KEY_MARKER};
 use wxlogin_devtools::testkit::APPID;
 

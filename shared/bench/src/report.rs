@@ -7,7 +7,7 @@ use crate::load::{self, LoadOptions};
 use crate::machine::{self, kb};
 use crate::mint::Minting;
 use crate::setup::{Figures, Setup};
-use wxlogin_devtools::measure::{ms, percentile, ratio};
+use scf_emulator::measure::{ms, percentile, ratio};
 
 /// Everything the report is made of.
 pub(super) struct Inputs<'a> {

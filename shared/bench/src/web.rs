@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::load::ServerCommand;
 use crate::setup::Setup;
-use wxlogin_devtools::measure::proc_status_kb;
+use scf_emulator::measure::proc_status_kb;
 
 /// A keep-alive HTTP/1.1 connection to a web-mode process (what a gateway in front of an HTTP
 /// function would hold open).
@@ -84,7 +84,7 @@ pub(super) fn spawn_web(s: &Setup, port: u16) -> std::io::Result<tokio::process:
 
 pub(super) async fn stop_web(mut child: tokio::process::Child) {
     if let Some(pid) = child.id() {
-        wxlogin_devtools::process::sigterm(pid);
+        scf_emulator::process::sigterm(pid);
     }
     let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
 }

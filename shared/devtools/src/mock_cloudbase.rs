@@ -79,7 +79,7 @@ pub const USER_ME_PATH: &str = "/auth/v1/user/me";
 pub const MINT_PATH: &str = "/mock/auth/token";
 /// A running CloudBase auth mock. Dropping it stops the server.
 pub struct MockCloudBase {
-    server: crate::LocalServer,
+    server: scf_emulator::LocalServer,
     shared: Arc<Shared>,
 }
 
@@ -307,7 +307,7 @@ impl MockCloudBase {
             .route(functions::WEB_PATH, post(functions::web))
             .route(functions::GATEWAY_FUNCTION_PATH, post(functions::gateway))
             .with_state(shared.clone());
-        let server = crate::LocalServer::serve(listener, app)?;
+        let server = scf_emulator::LocalServer::serve(listener, app)?;
         Ok(MockCloudBase { server, shared })
     }
 

@@ -109,7 +109,7 @@ struct Shared {
 
 /// A running mock. Dropping it stops the server.
 pub struct MockWeChat {
-    server: crate::LocalServer,
+    server: scf_emulator::LocalServer,
     shared: Arc<Shared>,
 }
 
@@ -568,7 +568,7 @@ impl MockWeChat {
             .route("/cgi-bin/stable_token", post(stable_token))
             .route("/wxa/business/getuserphonenumber", post(phone_number))
             .with_state(shared.clone());
-        let server = crate::LocalServer::start(app).await?;
+        let server = scf_emulator::LocalServer::start(app).await?;
         Ok(MockWeChat { server, shared })
     }
 

@@ -16,9 +16,9 @@ use std::io::Write;
 use std::time::Duration;
 
 use base64::Engine as _;
+use scf_emulator::emulator::Outcome;
+use scf_emulator::events;
 use serde_json::{Value, json};
-use wxlogin_devtools::emulator::Outcome;
-use wxlogin_devtools::events;
 use wxlogin_devtools::mock_cloudbase::{
     IntrospectFault, JwksFault, MockCloudBase, MockIssuer, UserClaims, UserMeFault, new_uid,
 };

@@ -15,12 +15,12 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use scf_emulator::emulator::{Outcome, Runner};
+use scf_emulator::events::{call_function, http_access};
+use scf_emulator::functions::FunctionList;
+use scf_emulator::measure::proc_status_kb;
 use serde_json::{Value, json};
-use wxlogin_devtools::emulator::{Outcome, Runner};
-use wxlogin_devtools::events::{call_function, http_access};
-use wxlogin_devtools::functions::FunctionList;
 use wxlogin_devtools::keys::{RefusedKey, refused_key_file};
-use wxlogin_devtools::measure::proc_status_kb;
 use wxlogin_devtools::mock_wechat::openid_for;
 use wxlogin_devtools::testkit::{
     APPID, ENV, LoginFixture, Sentinels, Transcript, function_bin, http_parts, pem_body_lines,
@@ -678,7 +678,7 @@ async fn runtime_api_faults(s: &Sentinels) -> Transcript {
         .spawn()
         .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    wxlogin_devtools::process::sigterm(child.id().unwrap());
+    scf_emulator::process::sigterm(child.id().unwrap());
     let out = child.wait_with_output().await.unwrap();
     let logs = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(out.status.code(), Some(0), "{logs}");

@@ -26,10 +26,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use scf_emulator::events::call_function;
+use scf_emulator::workspace_root;
 use serde_json::{Value, json};
-use wxlogin_devtools::events::call_function;
 use wxlogin_devtools::testkit::{response_json, start};
-use wxlogin_devtools::workspace_root;
 
 /// The function the test scaffolds (a name no real function is likely to take).
 const NAME: &str = "scaffoldProbe";

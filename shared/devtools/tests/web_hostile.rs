@@ -7,9 +7,9 @@
 
 use std::time::{Duration, Instant};
 
+use scf_emulator::measure::proc_status_kb;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
-use wxlogin_devtools::measure::proc_status_kb;
 use wxlogin_devtools::testkit::{LoginFixture, WebProcess, function_bin, raise_own_nofile_limit};
 
 use scf_runtime::HEAD_TIMEOUT;
@@ -380,12 +380,12 @@ async fn slowloris(web: &WebProcess, attackers: usize) -> Attack {
 }
 
 /// One login on a fresh connection, as a well-behaved client sends it (the one client,
-/// [`wxlogin_devtools::http`]): its status and answer time, or what went wrong. Gives up after 5 s.
+/// [`scf_emulator::http`]): its status and answer time, or what went wrong. Gives up after 5 s.
 async fn probe(port: u16, code: &str) -> ProbeResult {
     let started = Instant::now();
     let body = format!(r#"{{"code":"{code}"}}"#);
     let headers = [("Content-Type", "application/json")];
-    let login = wxlogin_devtools::http::request(port, "POST", "/", &headers, body.as_bytes());
+    let login = scf_emulator::http::request(port, "POST", "/", &headers, body.as_bytes());
     match tokio::time::timeout(Duration::from_secs(5), login).await {
         Ok(Ok(a)) => Ok((a.status, started.elapsed())),
         Ok(Err(e)) => Err(e.to_string()),

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
+use scf_emulator::emulator::Outcome;
 use serde_json::{Value, json};
-use wxlogin_devtools::emulator::Outcome;
 use wxlogin_devtools::mock_wechat::openid_for;
 use wxlogin_devtools::testkit::{
     APPID, ENV, LoginFixture, Sentinels, Transcript, WebProcess, function_bin,

@@ -6,7 +6,7 @@
 //! soak --bootstrap PATH [--function NAME] [--invocations N] [--warmup N] [--max-growth-kb KB]
 //! ```
 //! Any function runs: its handler, timeout and memory come from `cloudbaserc.json`
-//! ([`wxlogin_devtools::functions`]). getLoginTicket, getPhoneNumber, getUserInfo and test have
+//! ([`scf_emulator::functions`]). getLoginTicket, getPhoneNumber, getUserInfo and test have
 //! their own event mixes; any other function gets the generic mix (bad JSON, not JSON, null, no `request_id`,
 //! and `{}`), whose checks hold for every function on the runtime.
 //! Prints the figures; exits 1 when a check fails, 2 on bad usage or a failed start.
@@ -17,11 +17,11 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{CommandFactory as _, Parser};
+use scf_emulator::emulator::{EmulatorConfig, Outcome, Runner};
+use scf_emulator::events::{call_function, http_access};
+use scf_emulator::functions::FunctionList;
+use scf_emulator::measure::{percentile, proc_status_kb};
 use serde_json::{Value, json};
-use wxlogin_devtools::emulator::{EmulatorConfig, Outcome, Runner};
-use wxlogin_devtools::events::{call_function, http_access};
-use wxlogin_devtools::functions::FunctionList;
-use wxlogin_devtools::measure::{percentile, proc_status_kb};
 use wxlogin_devtools::mock_wechat::openid_for;
 use wxlogin_devtools::testkit::{APPID, ENV, LoginFixture};
 

@@ -26,9 +26,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
+use scf_emulator::emulator::{EmulatorConfig, Runner};
 use serde_json::json;
 use tokio::sync::Mutex;
-use wxlogin_devtools::emulator::{EmulatorConfig, Runner};
 use wxlogin_devtools::mock_cloudbase::{FunctionBackend, MockCloudBase, MockIssuer};
 use wxlogin_devtools::mock_wechat::MockWeChat;
 use wxlogin_devtools::testkit::WebProcess;

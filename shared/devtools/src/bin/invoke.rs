@@ -13,7 +13,7 @@
 //! Any function binary runs: a name listed in `cloudbaserc.json` is built with
 //! `cargo build --bin NAME`, and `--bootstrap PATH` runs any binary under any name. The emulator
 //! takes the function's handler, timeout and memory from the list when it is there
-//! ([`wxlogin_devtools::functions`]); the flags win.
+//! ([`scf_emulator::functions`]); the flags win.
 //!
 //! The event is delivered byte for byte as given: it is never parsed and re-serialised, so a
 //! repeated key, a big integer or text that is not JSON reaches the function as it would from
@@ -41,13 +41,14 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use clap::{CommandFactory as _, FromArgMatches as _, Parser};
+use scf_emulator::emulator::{EmulatorConfig, Outcome, Runner};
+use scf_emulator::events::{self, EventKind};
+use scf_emulator::functions::{DEFAULT_HANDLER, FunctionList, FunctionSpec};
+use scf_emulator::workspace_root;
 use serde_json::Value;
-use wxlogin_devtools::emulator::{EmulatorConfig, Outcome, Runner};
-use wxlogin_devtools::events::{self, EventKind};
-use wxlogin_devtools::functions::{DEFAULT_HANDLER, FunctionList, FunctionSpec};
 use wxlogin_devtools::mock_cloudbase::{MockCloudBase, UserClaims};
 use wxlogin_devtools::mock_wechat::{self, MockWeChat};
-use wxlogin_devtools::{FUNCTION_CONFIG_VARS, keys, workspace_root};
+use wxlogin_devtools::{FUNCTION_CONFIG_VARS, keys};
 
 const DEFAULT_OPENID: &str = "oLocalDevUser0000000000000001";
 const MOCK_APPID: &str = "wx0000000000local";

@@ -32,7 +32,7 @@ use serde_json::{Value, json};
 
 use super::claims::new_uid;
 use super::state::{FunctionBackend, Shared, json_response};
-use crate::emulator::Outcome;
+use scf_emulator::emulator::Outcome;
 
 /// `POST`: the `/web` API (`functions.invokeFunction`).
 pub(super) const WEB_PATH: &str = "/web";
@@ -162,7 +162,7 @@ pub(super) async fn gateway(
         }
     }
     let pass: Vec<(&str, &str)> = pass.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    match crate::http::request(port, "POST", "/", &pass, &body).await {
+    match scf_emulator::http::request(port, "POST", "/", &pass, &body).await {
         Ok(a) => {
             let status = StatusCode::from_u16(a.status).unwrap_or(StatusCode::BAD_GATEWAY);
             let ct = a

@@ -15,7 +15,7 @@ use tokio::sync::Mutex as AsyncMutex;
 use super::claims::{UserClaims, now_secs};
 use super::faults::{IntrospectFault, JwksFault, UserMeFault};
 use super::key::JwtKey;
-use crate::emulator::Runner;
+use scf_emulator::emulator::Runner;
 
 pub(super) struct Keys {
     /// Signs [`MockCloudBase::mint`]; published unless staged.

@@ -9,8 +9,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
 
 use super::*;
-use crate::http::{Answer, request};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use scf_emulator::http::{Answer, request};
 
 const ENV: &str = "mock-env-1";
 

@@ -1,7 +1,5 @@
 //! Test fixtures: what a test needs before it can run a function binary. A mock WeChat with a
-//! fresh key file, the binaries cargo built, bash bootstraps that misbehave on purpose, and a
-//! runner started the way every test starts one (the fixture's env id as `SCF_NAMESPACE`, the
-//! binary's name as the function's).
+//! fresh key file for the emulator's test env, and the binaries cargo built.
 //!
 //! Keys are generated per fixture, never committed: a test that leaks a key leaks a throwaway.
 
@@ -10,15 +8,15 @@ use std::path::{Path, PathBuf};
 use wxlogin::CustomLoginKey;
 
 use super::leaks::{Sentinels, pem_body_lines};
-use crate::emulator::{EmulatorConfig, InitFailure, Runner};
 use crate::mock_wechat::MockWeChat;
 
 /// AppID the test mock expects.
 pub const APPID: &str = "wxtest00000000001";
 /// AppSecret the test mock expects. Tests assert it never appears in logs or answers.
 pub const SECRET: &str = "TESTAPPSECRET0123456789abcdef";
-/// Env id of the test key.
-pub const ENV: &str = "test-env-1a2b";
+/// Env id of the test key: the emulator's test env ([`scf_emulator::testing::TEST_ENV`]), the
+/// `SCF_NAMESPACE` every runner started by [`scf_emulator::testing::start`] gets.
+pub const ENV: &str = scf_emulator::testing::TEST_ENV;
 
 /// A mock WeChat and a fresh 1024-bit key file (the console's size) in a temp folder.
 pub struct LoginFixture {
@@ -106,50 +104,6 @@ impl LoginFixture {
             .next()
             .expect("the key file has a PEM body")
     }
-}
-
-/// Start `bootstrap` with `env` on a fresh emulator (time limit `time_limit_ms`).
-pub async fn start(bootstrap: &Path, env: &[(String, String)], time_limit_ms: u64) -> Runner {
-    try_start(bootstrap, env, time_limit_ms)
-        .await
-        .unwrap_or_else(|f| panic!("init failed: {}\n{}", f.reason, f.logs))
-}
-
-/// As [`start`], returning the init failure.
-pub async fn try_start(
-    bootstrap: &Path,
-    env: &[(String, String)],
-    time_limit_ms: u64,
-) -> Result<Runner, InitFailure> {
-    let config = EmulatorConfig {
-        time_limit: std::time::Duration::from_millis(time_limit_ms),
-        namespace: ENV.into(),
-        function_name: bootstrap
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        ..EmulatorConfig::default()
-    };
-    Runner::start(bootstrap, env, config, false).await
-}
-
-/// A bash `bootstrap` in its own temp folder, for misbehaving-runtime tests. The script gets shell
-/// functions `post PATH BODY` and `get PATH`, which talk to the runtime API through `/dev/tcp`, and
-/// then runs `body` (e.g. `post /runtime/init/ready ' '; sleep 30`). Remove the folder when done.
-pub fn script_bootstrap(name: &str, body: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "wxlogin-script-{name}-{}-{}",
-        std::process::id(),
-        rand::random::<u32>()
-    ));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join("bootstrap");
-    let post = r#"post() { exec 3<>/dev/tcp/127.0.0.1/$SCF_RUNTIME_API_PORT; printf 'POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %s\r\nConnection: close\r\n\r\n%s' "$1" "${#2}" "$2" >&3; cat <&3 >/dev/null; }"#;
-    let get = r#"get() { exec 3<>/dev/tcp/127.0.0.1/$SCF_RUNTIME_API_PORT; printf 'GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' "$1" >&3; cat <&3 >/dev/null; }"#;
-    std::fs::write(&path, format!("#!/bin/bash\n{post}\n{get}\n{body}\n")).expect("write script");
-    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .expect("chmod");
-    path
 }
 
 /// A function binary built beside the running test binary's package binaries

@@ -7,8 +7,8 @@
 
 use serde_json::Value;
 
-use crate::emulator::Outcome;
 use crate::mock_wechat::{ACCESS_TOKEN_MARKER, MOCK_PHONE};
+use scf_emulator::emulator::Outcome;
 
 /// The base64 body lines (16 characters or more) of the `private_key` PEM in a key file's JSON;
 /// empty when the text is not such a file.
@@ -125,10 +125,13 @@ impl Transcript {
             ("WX_API_TOKEN", &s.wx_api_token),
             ("an access_token", ACCESS_TOKEN_MARKER),
             // The emulator's fake role credentials: every bootstrap has them in its environment.
-            ("TENCENTCLOUD_SECRETKEY", crate::emulator::FAKE_SECRET_KEY),
+            (
+                "TENCENTCLOUD_SECRETKEY",
+                scf_emulator::emulator::FAKE_SECRET_KEY,
+            ),
             (
                 "TENCENTCLOUD_SESSIONTOKEN",
-                crate::emulator::FAKE_SESSION_TOKEN,
+                scf_emulator::emulator::FAKE_SESSION_TOKEN,
             ),
         ];
         for l in &self.pem_lines {
@@ -163,8 +166,8 @@ mod tests {
     fn the_leak_check_covers_the_fake_role_credentials() {
         let s = Sentinels::new();
         for planted in [
-            crate::emulator::FAKE_SECRET_KEY,
-            crate::emulator::FAKE_SESSION_TOKEN,
+            scf_emulator::emulator::FAKE_SECRET_KEY,
+            scf_emulator::emulator::FAKE_SESSION_TOKEN,
         ] {
             let mut t = Transcript::default();
             t.logs("log", format!("DEBUG env {planted}"));
@@ -193,7 +196,7 @@ mod tests {
         assert!(std::panic::catch_unwind(|| t.assert_no_leak(&s)).is_err());
         // The secret id is not a secret.
         let mut t = Transcript::default();
-        t.logs("log", crate::emulator::FAKE_SECRET_ID.into());
+        t.logs("log", scf_emulator::emulator::FAKE_SECRET_ID.into());
         t.assert_no_leak(&s);
     }
 }

@@ -1,9 +1,10 @@
 //! Helpers for the integration tests that run the real function binaries, by concern:
 //! - [`fixtures`]: the mock WeChat with a fresh key ([`LoginFixture`]), built binaries
-//!   ([`function_bin`]), bash bootstraps that misbehave on purpose, and starting a runner;
+//!   ([`function_bin`]), and starting a runner ([`script_bootstrap`], a bash bootstrap that
+//!   misbehaves on purpose, is `scf-emulator`'s);
 //! - [`leaks`]: unique secrets ([`Sentinels`]) and the record of everything a run produced
 //!   ([`Transcript`]) with the check that none of them leaked;
-//! - [`outcome`]: reading an invocation's result;
+//! - re-exported from `scf-emulator`: starting a runner and reading an invocation's result;
 //! - [`web`]: a function binary in web mode ([`WebProcess`]);
 //! - [`tokens`]: forged and broken CloudBase access tokens against a
 //!   [`MockCloudBase`](crate::mock_cloudbase::MockCloudBase).
@@ -13,13 +14,13 @@
 
 mod fixtures;
 mod leaks;
-mod outcome;
 pub mod tokens;
 mod web;
 
-pub use fixtures::{
-    APPID, ENV, LoginFixture, SECRET, function_bin, script_bootstrap, start, try_start,
-};
+pub use fixtures::{APPID, ENV, LoginFixture, SECRET, function_bin};
 pub use leaks::{Sentinels, Transcript, pem_body_lines};
-pub use outcome::{http_parts, response_json};
 pub use web::{WebProcess, raise_own_nofile_limit, web_request};
+
+/// Re-exported from `scf-emulator`, where the emulator they serve lives.
+pub use scf_emulator::script_bootstrap;
+pub use scf_emulator::testing::{http_parts, response_json, start, try_start};

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::process::{ChildLogs, sigterm};
+use scf_emulator::process::{ChildLogs, sigterm};
 
 /// A function binary started in web mode (`--web`) on a free loopback port.
 pub struct WebProcess {
@@ -124,7 +124,7 @@ impl WebProcess {
 /// One HTTP/1.1 request to `127.0.0.1:port` (`Connection: close`): `(status, headers
 /// lower-cased, body)`. Panics when there is no answer.
 ///
-/// Written on a raw socket, not with [`crate::http::request`], because web mode's tests send
+/// Written on a raw socket, not with [`scf_emulator::http::request`], because web mode's tests send
 /// bodies the server refuses before reading them (over 6 MB: 413 at once). The server answers and
 /// closes; our write then fails, and hyper's client reports that write error and drops the answer
 /// that had already arrived. Here a write error is not fatal: the answer is read after it.

@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
+use scf_emulator::emulator::{Emulator, EmulatorConfig, Outcome, SeenRequest};
+use scf_emulator::http;
 use scf_runtime::{Context, Event, FnError};
 use scf_runtime::{RetryPolicy, run_with};
 use serde_json::{Value, json};
-use wxlogin_devtools::emulator::{Emulator, EmulatorConfig, Outcome, SeenRequest};
-use wxlogin_devtools::http;
 
 async fn handler(event: Event, ctx: Context) -> Result<Value, FnError> {
     match event {
@@ -199,7 +199,7 @@ async fn emulator_refuses_results_over_6_mb_and_repeats_next() {
     );
     // A repeated GET during the same invocation returns the same event.
     assert_eq!(get(port, "/runtime/invocation/next").await.1, r#"{"a":1}"#);
-    let big = "x".repeat(wxlogin_devtools::emulator::RESULT_LIMIT + 1);
+    let big = "x".repeat(scf_emulator::emulator::RESULT_LIMIT + 1);
     // (A first result is final; see below for the second.)
     assert_eq!(post(port, "/runtime/invocation/response", &big).await, 413);
     let Outcome::Error(b) = rx.await.unwrap() else {
@@ -224,15 +224,13 @@ async fn emulator_refuses_results_over_6_mb_and_repeats_next() {
 #[tokio::test(flavor = "current_thread")]
 async fn exec_timeout_kills_a_bootstrap_that_never_answers() {
     // Gets ready, fetches nothing, never answers.
-    let script = wxlogin_devtools::testkit::script_bootstrap(
-        "never-answers",
-        "post /runtime/init/ready ' '; sleep 30",
-    );
+    let script =
+        scf_emulator::script_bootstrap("never-answers", "post /runtime/init/ready ' '; sleep 30");
     let cfg = EmulatorConfig {
         time_limit: Duration::from_millis(300),
         ..EmulatorConfig::default()
     };
-    let rt = wxlogin_devtools::emulator::Runner::start(&script, &[], cfg, false)
+    let rt = scf_emulator::emulator::Runner::start(&script, &[], cfg, false)
         .await
         .unwrap();
     let t = std::time::Instant::now();
@@ -247,7 +245,7 @@ async fn exec_timeout_kills_a_bootstrap_that_never_answers() {
 async fn the_bootstrap_gets_scf_environment_and_nothing_of_the_hosts() {
     // The script answers its first event with its own initial environment (NAME=VALUE lines),
     // read from /proc so bash's own variables (SHLVL, _) do not count.
-    let script = wxlogin_devtools::testkit::script_bootstrap(
+    let script = scf_emulator::script_bootstrap(
         "env",
         r#"post /runtime/init/ready ' '; get /runtime/invocation/next; post /runtime/invocation/response "$(tr '\0' '\n' < /proc/$$/environ)"; sleep 30"#,
     );
@@ -257,7 +255,7 @@ async fn the_bootstrap_gets_scf_environment_and_nothing_of_the_hosts() {
         ..EmulatorConfig::default()
     };
     let extra = [("FUNCTION_VAR".to_owned(), "configured".to_owned())];
-    let rt = wxlogin_devtools::emulator::Runner::start(&script, &extra, cfg, false)
+    let rt = scf_emulator::emulator::Runner::start(&script, &extra, cfg, false)
         .await
         .unwrap();
     let Outcome::Response(body) = rt.invoke(&json!({})).await else {
@@ -296,7 +294,7 @@ async fn the_bootstrap_gets_scf_environment_and_nothing_of_the_hosts() {
     let code_dir = script.parent().unwrap().canonicalize().unwrap();
     assert_eq!(env["_HANDLER"], "custom.entry");
     assert_eq!(env["SCF_FUNCTIONNAME"], "envcheck");
-    assert_eq!(env["PATH"], wxlogin_devtools::emulator::BOOTSTRAP_PATH);
+    assert_eq!(env["PATH"], scf_emulator::emulator::BOOTSTRAP_PATH);
     assert_eq!(env["HOME"], "/home/qcloud");
     assert_eq!(env["USER"], "qcloud");
     assert_eq!(env["LANG"], "en_US.UTF8");
@@ -304,7 +302,7 @@ async fn the_bootstrap_gets_scf_environment_and_nothing_of_the_hosts() {
     assert_eq!(env["PWD"], code_dir.display().to_string());
     assert_eq!(
         env["TENCENTCLOUD_SECRETKEY"],
-        wxlogin_devtools::emulator::FAKE_SECRET_KEY
+        scf_emulator::emulator::FAKE_SECRET_KEY
     );
     assert_eq!(env["FUNCTION_VAR"], "configured");
     rt.shutdown().await;

@@ -23,7 +23,7 @@ pub const FAKE_UIN: &str = "100000000001";
 /// `TENCENTCLOUD_SECRETID`: fake temporary role credentials (SCF sets real ones).
 pub const FAKE_SECRET_ID: &str = "AKIDLOCALFAKEsecretid0000000000000000";
 /// `TENCENTCLOUD_SECRETKEY`: fake, but treated as a secret: the leak check in
-/// [`crate::testkit::Transcript::assert_no_leak`] looks for it in every response and log line.
+/// `wxlogin_devtools::testkit::Transcript::assert_no_leak` looks for it in every response and log line.
 pub const FAKE_SECRET_KEY: &str = "LOCALFAKEsecretkey00000000000000";
 /// `TENCENTCLOUD_SESSIONTOKEN`: fake, and a secret like [`FAKE_SECRET_KEY`].
 pub const FAKE_SESSION_TOKEN: &str = "LOCALFAKEsessiontoken000000000000000000000000000000";
