@@ -10,6 +10,7 @@ use tracing::info;
 use wxlogin::WeChatClient;
 use wxlogin::{CustomLoginKey, KeyError, TicketError, resolve_env};
 
+use crate::exchange::env_problem;
 use crate::login::Login;
 
 /// Build the state from `settings`; the key file is looked for in `code_dir`.
@@ -51,17 +52,5 @@ fn env_setting(e: &TicketError) -> &'static str {
         "TCB_CUSTOM_LOGIN_KEY"
     } else {
         "TCB_ENV"
-    }
-}
-
-/// What a caller is told about an env problem.
-pub(crate) fn env_problem(e: &TicketError) -> &'static str {
-    match e {
-        TicketError::NoEnv => "not set, and no SCF_NAMESPACE",
-        TicketError::KeyWithoutEnvId => {
-            "the key file has no env_id; download a current key from the CloudBase console"
-        }
-        TicketError::EnvMismatch { .. } => "does not match the key file's env_id",
-        _ => "cannot be used with this key",
     }
 }

@@ -1,14 +1,10 @@
-//! The WeChat exchange: a code → `jscode2session` → a ticket minted for the code's openid, and
-//! how a WeChat failure is answered (status, code, `Retry-After`).
+//! How a failure of the exchange is answered: a WeChat failure (status, code, `Retry-After`), a
+//! ticket that cannot be minted, an env that does not fit the key. Its own file because the
+//! configuration (`config.rs`), the login (`login.rs`) and the replay rules (`replay.rs`) all
+//! answer with these, and none of them should import another for it.
 
-use scf_runtime::{Context, FnError};
-use tracing::info;
-use wxlogin::WxError;
-use wxlogin::{TicketError, TicketOptions, now_ms};
-
-use crate::config::env_problem;
-use crate::login::Login;
-use crate::result::LoginResult;
+use scf_runtime::FnError;
+use wxlogin::{TicketError, WxError};
 
 pub use wxlogin::QUOTA_RETRY_AFTER_SECS;
 
@@ -21,37 +17,29 @@ pub fn wechat_error(e: WxError) -> FnError {
     ))
 }
 
-impl Login {
-    /// One jscode2session call (with its one retry) and, on success, a ticket for the openid.
-    pub(crate) async fn exchange(&self, code: &str, ctx: &Context) -> Result<LoginResult, FnError> {
-        let session = self
-            .wechat
-            .code2session(code, ctx.deadline)
-            .await
-            .map_err(wechat_error)?;
-        let ticket = self
-            .key
-            .mint(
-                &session.openid,
-                &self.env,
-                now_ms(),
-                TicketOptions::default(),
-            )
-            .map_err(|e| match e {
-                TicketError::InvalidUid(_) => {
-                    FnError::internal("WeChat's openid is not a valid CloudBase uid")
-                }
-                TicketError::Signing(m) | TicketError::BadTime(m) => {
-                    FnError::internal(format!("could not sign the ticket: {m}"))
-                }
-                other => FnError::misconfigured("TCB_ENV", env_problem(&other)),
-            })?;
-        info!(unionid = session.unionid.is_some(), "ticket issued");
-        Ok(LoginResult {
-            ticket,
-            openid: session.openid,
-            unionid: session.unionid,
-        })
+/// The caller's error for a ticket that cannot be minted: a bad uid or a signing failure is
+/// `500 INTERNAL`, an env problem `500 MISCONFIGURED` naming `TCB_ENV`.
+pub(crate) fn ticket_error(e: TicketError) -> FnError {
+    match e {
+        TicketError::InvalidUid(_) => {
+            FnError::internal("WeChat's openid is not a valid CloudBase uid")
+        }
+        TicketError::Signing(m) | TicketError::BadTime(m) => {
+            FnError::internal(format!("could not sign the ticket: {m}"))
+        }
+        other => FnError::misconfigured("TCB_ENV", env_problem(&other)),
+    }
+}
+
+/// What a caller is told about an env problem (at init, and when minting).
+pub(crate) fn env_problem(e: &TicketError) -> &'static str {
+    match e {
+        TicketError::NoEnv => "not set, and no SCF_NAMESPACE",
+        TicketError::KeyWithoutEnvId => {
+            "the key file has no env_id; download a current key from the CloudBase console"
+        }
+        TicketError::EnvMismatch { .. } => "does not match the key file's env_id",
+        _ => "cannot be used with this key",
     }
 }
 

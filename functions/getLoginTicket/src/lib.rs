@@ -5,13 +5,16 @@
 //! a JSON body (whatever its label), a form body, the key also as an `Idempotency-Key` header.
 //! The mini program then signs in with `auth.signInWithCustomTicket()`.
 //!
-//! Replays (`replay.rs`, `cache.rs`): a code seen in the last 5 minutes gets its first result again, but a
-//! ticket goes only to the code's own user as vouched for by the platform (callFunction), or to a
-//! retry that carries the first request's idempotency key. Anyone else gets what WeChat answers
-//! for a used code: 401 `WX_API_ERROR` 40163.
+//! Replays (the whole policy in `replay.rs`; the storage, a generic code cache, in `cache.rs`): a
+//! code seen in the last 5 minutes gets its first result again, but a ticket goes only to the
+//! code's own user as vouched for by the platform (callFunction), or to a retry that carries the
+//! first request's idempotency key. Anyone else gets what WeChat answers for a used code: 401
+//! `WX_API_ERROR` 40163.
 //!
-//! The state: `login.rs`; the result: `result.rs`. The WeChat exchange and the ticket: `exchange.rs`. Configuration, read once at init: `config.rs`
-//! (a problem makes every call answer `MISCONFIGURED`, naming the setting, never its value).
+//! The state and the exchange (jscode2session, then the ticket): `login.rs`; the result:
+//! `result.rs`; how failures are answered: `exchange.rs`. Configuration, read once at init:
+//! `config.rs` (a problem makes every call answer `MISCONFIGURED`, naming the setting, never its
+//! value).
 
 mod cache;
 mod config;
@@ -25,7 +28,6 @@ use std::path::PathBuf;
 
 use scf_runtime::{Configured, Context, Event, FnError, Settings, configure};
 
-pub use cache::CodeCache;
 pub use exchange::{QUOTA_RETRY_AFTER_SECS, wechat_error};
 pub use login::Login;
 pub use replay::CODE_USER_MISMATCH;

@@ -1,24 +1,22 @@
-//! The login state, built once at init: the WeChat client, the key, the env, the code cache.
+//! The login state, built once at init (the WeChat client, the key, the env, the replay state),
+//! and the login itself: a code → `jscode2session` → a ticket minted for the code's openid,
+//! under the replay rules of `replay.rs`.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::rc::Rc;
+use scf_runtime::{Context, FnError};
+use tracing::info;
+use wxlogin::{CustomLoginKey, TicketOptions, WeChatClient, now_ms};
 
-use tokio::sync::OnceCell;
-use wxlogin::CustomLoginKey;
-use wxlogin::WeChatClient;
-
-use crate::cache::{self, CodeCache};
+use crate::exchange::{ticket_error, wechat_error};
+use crate::replay::Replays;
+use crate::request::LoginRequest;
+use crate::result::LoginResult;
 
 /// Everything built once at init.
 pub struct Login {
-    pub(crate) wechat: WeChatClient,
-    pub(crate) key: CustomLoginKey,
-    pub(crate) env: String,
-    pub(crate) cache: RefCell<CodeCache>,
-    /// Exchanges under way, by code hash: a request for a code that is being exchanged waits
-    /// for that exchange instead of calling jscode2session again (web mode serves concurrently).
-    pub(crate) in_flight: RefCell<HashMap<[u8; 32], Rc<OnceCell<cache::First>>>>,
+    wechat: WeChatClient,
+    key: CustomLoginKey,
+    env: String,
+    pub(crate) replays: Replays,
 }
 
 impl Login {
@@ -27,8 +25,47 @@ impl Login {
             wechat,
             key,
             env,
-            cache: RefCell::new(CodeCache::default()),
-            in_flight: RefCell::new(HashMap::new()),
+            replays: Replays::default(),
         }
+    }
+
+    /// Exchange the request's code and mint a ticket. A code seen in the last 5 minutes gets
+    /// the *first* answer again (the same ticket, or the same WeChat error) without a second
+    /// jscode2session call, handed out by the rules of `replay.rs`.
+    ///
+    /// # Errors
+    /// As [`wechat_error`]; `401 CODE_USER_MISMATCH`; `401 WX_API_ERROR` 40163 for another
+    /// attempt's replay; `500 INTERNAL` when signing fails; `500 MISCONFIGURED` for an env that
+    /// does not fit the key.
+    pub async fn login(&self, req: &LoginRequest, ctx: &Context) -> Result<LoginResult, FnError> {
+        self.replays
+            .run(req, &ctx.identity, self.wechat.appid(), async || {
+                self.exchange(&req.code, ctx).await
+            })
+            .await
+    }
+
+    /// One jscode2session call (with its one retry) and, on success, a ticket for the openid.
+    async fn exchange(&self, code: &str, ctx: &Context) -> Result<LoginResult, FnError> {
+        let session = self
+            .wechat
+            .code2session(code, ctx.deadline)
+            .await
+            .map_err(wechat_error)?;
+        let ticket = self
+            .key
+            .mint(
+                &session.openid,
+                &self.env,
+                now_ms(),
+                TicketOptions::default(),
+            )
+            .map_err(ticket_error)?;
+        info!(unionid = session.unionid.is_some(), "ticket issued");
+        Ok(LoginResult {
+            ticket,
+            openid: session.openid,
+            unionid: session.unionid,
+        })
     }
 }

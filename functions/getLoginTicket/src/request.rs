@@ -2,7 +2,7 @@
 //! key that lets the same client retry with the same code.
 //!
 //! Why a key: a code is single-use, so a retried code is answered from the cache (see
-//! `cache.rs`). Over HTTP nobody vouches for the caller, so without a key the cached ticket would
+//! `replay.rs`). Over HTTP nobody vouches for the caller, so without a key the cached ticket would
 //! go to whoever holds the code for 5 minutes: a single-use code would become a bearer
 //! credential. The mini program makes one random key per login attempt and sends it with every
 //! retry of that attempt; a replay gets the cached ticket only with the first request's key.

@@ -1,5 +1,5 @@
-//! What a login returns: the ticket, the openid and the unionid. Its own file because the cache
-//! (`cache.rs`) keeps results and the login state (`login.rs`) keeps the cache: both need the type,
+//! What a login returns: the ticket, the openid and the unionid. Its own file because the replay
+//! rules (`replay.rs`) keep results and the login (`login.rs`) makes them: both need the type,
 //! neither should need the other for it.
 
 use serde::Serialize;
