@@ -9,7 +9,7 @@
 //! - a **head timeout** of a few seconds ([`super::HEAD_TIMEOUT`]): a new connection must deliver a
 //!   complete head that long after it is accepted; a keep-alive connection, that long after the
 //!   first byte of its next head;
-//! - an **idle timeout** that is long ([`super::DEFAULT_IDLE_TIMEOUT`]), because a proxy in front
+//! - an **idle timeout** that is long ([`super::settings::DEFAULT_IDLE_TIMEOUT`]), because a proxy in front
 //!   of us pools connections, and closing one just as the proxy reuses it fails that request.
 //!
 //! We also need to know, for every connection, whether it is still waiting for a head: those

@@ -18,7 +18,7 @@ use tracing::warn;
 pub const RESERVED_DESCRIPTORS: u64 = 64;
 
 /// The most connections held at once when `WEB_MAX_CONNECTIONS` is not set, whatever the
-/// descriptor limit. Each connection may hold up to [`super::MAX_HEAD_BYTES`] of request head plus
+/// descriptor limit. Each connection may hold up to [`super::server::MAX_HEAD_BYTES`] of request head plus
 /// hyper's buffers and its own state (a slowloris of 1,100 measured about 33 KiB per held
 /// connection in a debug build, with small heads); 512 of them at ~45 KiB are ~23 MiB, which
 /// leaves room for the body budget under half of 128 MB (see [`super::body::BODY_BUDGET_BYTES`]).
