@@ -11,12 +11,9 @@
 //! A phone number is personal data: [`PhoneNumber`]'s `Debug` masks it (`138****8000`), nothing
 //! here logs it, and nothing caches it.
 
-use std::time::Instant;
-
 use serde::Deserialize;
 
 use crate::error::{WxError, clean_errmsg, parse_json};
-use crate::wechat::WeChatClient;
 
 /// The API path.
 pub const PHONE_PATH: &str = "/wxa/business/getuserphonenumber";
@@ -145,32 +142,6 @@ pub fn parse_phone_answer(
         pure_phone_number,
         country_code,
     })
-}
-
-impl WeChatClient {
-    /// Exchange a getPhoneNumber `code` for the user's phone number, on the shared access_token
-    /// ([`WeChatClient::post_with_token`]: `-1` retried once, a rejected token refetched once),
-    /// before `deadline`. The number is not cached.
-    ///
-    /// # Errors
-    /// [`WxError`]: `Api` with errcode `40029` (invalid or used code), `45011` (quota), `-1`
-    /// (busy, after the retry), a bad-token code after the refetch, or stable_token's codes;
-    /// `BadResponse` for an answer that is not the documented shape; `Unreachable`.
-    pub async fn phone_number(
-        &self,
-        code: &str,
-        deadline: Instant,
-    ) -> Result<PhoneNumber, WxError> {
-        let appid = self.appid().to_owned();
-        self.post_with_token(
-            PHONE_PATH,
-            &serde_json::json!({ "code": code }),
-            &[code],
-            deadline,
-            move |body, echoes| parse_phone_answer(body, echoes, &appid),
-        )
-        .await
-    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! WeChat server API client: `GET {WECHAT_API_BASE}/sns/jscode2session` (code2Session), and the
-//! rules every WeChat call goes through (the access_token and the APIs that take it live in
-//! `access_token.rs` and `phone.rs`, on this same client).
+//! rules every WeChat call goes through; the access_token (its cache: `access_token.rs`) and
+//! getuserphonenumber (its answer: `phone.rs`) on this same client.
 //!
 //! Facts (`docs/platform.md` "WeChat jscode2session"; WeChat doc `auth.code2Session`): query
 //! `appid, secret, js_code, grant_type=authorization_code`; answer `{openid, session_key,
@@ -32,6 +32,7 @@ use scf_runtime::{Misconfig, Secret, Settings};
 
 use crate::access_token::AccessTokenCache;
 use crate::error::{ClientError, WxError, clean_errmsg, parse_json};
+use crate::phone::{PHONE_PATH, PhoneNumber, parse_phone_answer};
 use crate::transport::{Transport, send};
 
 /// Default API base.
@@ -202,6 +203,30 @@ impl WeChatClient {
             .timeout(budget);
         let body = send(req, "jscode2session").await?;
         parse_answer(&body, &[t.secret.expose(), code])
+    }
+
+    /// Exchange a getPhoneNumber `code` for the user's phone number, on the shared access_token
+    /// ([`WeChatClient::post_with_token`]: `-1` retried once, a rejected token refetched once),
+    /// before `deadline`. The number is not cached.
+    ///
+    /// # Errors
+    /// [`WxError`]: `Api` with errcode `40029` (invalid or used code), `45011` (quota), `-1`
+    /// (busy, after the retry), a bad-token code after the refetch, or stable_token's codes;
+    /// `BadResponse` for an answer that is not the documented shape; `Unreachable`.
+    pub async fn phone_number(
+        &self,
+        code: &str,
+        deadline: Instant,
+    ) -> Result<PhoneNumber, WxError> {
+        let appid = self.appid().to_owned();
+        self.post_with_token(
+            PHONE_PATH,
+            &serde_json::json!({ "code": code }),
+            &[code],
+            deadline,
+            move |body, echoes| parse_phone_answer(body, echoes, &appid),
+        )
+        .await
     }
 }
 

@@ -3,12 +3,15 @@
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::EncodingKey;
 use scf_runtime::Secret;
 use serde::Deserialize;
 
 use super::aws_lc_rsa::AwsLcRsaKey;
 use super::format::{DEFAULT_KEY_FILE, MIN_KEY_BITS, TICKET_SEPARATOR};
+use super::inspect::{self, Inspection};
+use super::mint::{self, TicketClaims, TicketError, TicketOptions};
 
 /// Why a key could not be loaded. Messages name files and fields, never key material.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -201,5 +204,61 @@ impl CustomLoginKey {
     /// Modulus size in bits.
     pub fn bits(&self) -> u32 {
         self.bits
+    }
+
+    /// Mint a ticket for `uid` in `env` at `now_ms` (ms since the Unix epoch):
+    /// `<private_key_id>/@@/<jwt>`, node-sdk `auth().createTicket`'s format.
+    ///
+    /// Checks in node-sdk's order: uid, env present, key has env_id, env matches.
+    ///
+    /// # Errors
+    /// [`TicketError`].
+    pub fn mint(
+        &self,
+        uid: &str,
+        env: &str,
+        now_ms: u64,
+        options: TicketOptions,
+    ) -> Result<String, TicketError> {
+        let claims = mint::claims(uid, env, now_ms, options, self.env_id())?;
+        let jwt = self.sign_jwt(&claims)?;
+        Ok(format!("{}{TICKET_SEPARATOR}{jwt}", self.private_key_id))
+    }
+
+    /// Inspect a ticket against this key: format, key id, signature, env. Times are reported,
+    /// not judged, except `exp` against `now_ms` (ms since the Unix epoch).
+    pub fn inspect(&self, ticket: &str, now_ms: u64) -> Inspection {
+        let verify =
+            |message: &[u8], signature: &[u8]| self.aws_lc.verify_rs256(message, signature);
+        let against = inspect::Against {
+            private_key_id: &self.private_key_id,
+            env_id: self.env_id.as_deref(),
+            verify: &verify,
+        };
+        inspect::inspect(&against, ticket, now_ms)
+    }
+
+    /// The JWS compact serialisation `jsonwebtoken::encode` produces, signed with the key parsed
+    /// at load.
+    pub(super) fn sign_jwt(&self, claims: &TicketClaims) -> Result<String, TicketError> {
+        let message = mint::signing_input(claims)?;
+        let sig = match &self.pair {
+            Some(pair) => {
+                let mut sig = vec![0; pair.public_modulus_len()];
+                pair.sign(
+                    &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                    &aws_lc_rs::rand::SystemRandom::new(),
+                    message.as_bytes(),
+                    &mut sig,
+                )
+                .map_err(|e| TicketError::Signing(format!("aws-lc-rs: {e}")))?;
+                sig
+            }
+            None => self
+                .aws_lc
+                .sign_rs256(message.as_bytes())
+                .ok_or_else(|| TicketError::Signing("aws-lc RSA_sign failed".into()))?,
+        };
+        Ok(format!("{message}.{}", URL_SAFE_NO_PAD.encode(sig)))
     }
 }

@@ -1,14 +1,12 @@
-//! Minting: a ticket's claims, checked in node-sdk's order, and the JWT signed with the key.
+//! Minting: a ticket's claims, checked in node-sdk's order, and the JWT's signing input. The
+//! key signs it (`key.rs`): this file knows no key, so the key can use it without a loop.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, Header};
 use serde::{Deserialize, Serialize};
 
-use super::format::{
-    DEFAULT_EXPIRE_AFTER_MS, DEFAULT_REFRESH_MS, TICKET_LIFETIME_MS, TICKET_SEPARATOR,
-};
-use super::key::CustomLoginKey;
+use super::format::{DEFAULT_EXPIRE_AFTER_MS, DEFAULT_REFRESH_MS, TICKET_LIFETIME_MS};
 
 /// Why a ticket could not be minted. Mirrors node-sdk's `INVALID_PARAM` errors, in its order.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -112,70 +110,52 @@ pub struct TicketOptions {
     pub expire_ms: Option<u64>,
 }
 
-impl CustomLoginKey {
-    /// Mint a ticket for `uid` in `env` at `now_ms` (ms since the Unix epoch).
-    ///
-    /// Checks in node-sdk's order: uid, env present, key has env_id, env matches.
-    ///
-    /// # Errors
-    /// [`TicketError`].
-    pub fn mint(
-        &self,
-        uid: &str,
-        env: &str,
-        now_ms: u64,
-        options: TicketOptions,
-    ) -> Result<String, TicketError> {
-        validate_uid(uid)?;
-        let env = resolve_env(Some(env), None, self.env_id())?;
-        let later = |after: u64| {
-            now_ms.checked_add(after).ok_or_else(|| {
-                TicketError::BadTime(format!("now ({now_ms} ms) + {after} ms overflows"))
-            })
-        };
-        let claims = TicketClaims {
-            alg: "RS256".into(),
-            env,
-            iat: now_ms,
-            exp: later(TICKET_LIFETIME_MS)?,
-            uid: uid.to_owned(),
-            refresh: options.refresh_ms.unwrap_or(DEFAULT_REFRESH_MS),
-            expire: match options.expire_ms {
-                Some(e) => e,
-                None => later(DEFAULT_EXPIRE_AFTER_MS)?,
-            },
-        };
-        let jwt = self.sign_jwt(&claims)?;
-        Ok(format!("{}{TICKET_SEPARATOR}{jwt}", self.private_key_id))
-    }
+/// The claims of a ticket for `uid` in `env` at `now_ms` (ms since the Unix epoch), for a key
+/// whose env is `key_env` ([`super::CustomLoginKey::mint`] signs them).
+///
+/// Checks in node-sdk's order: uid, env present, key has env_id, env matches.
+///
+/// # Errors
+/// [`TicketError`].
+pub(super) fn claims(
+    uid: &str,
+    env: &str,
+    now_ms: u64,
+    options: TicketOptions,
+    key_env: Option<&str>,
+) -> Result<TicketClaims, TicketError> {
+    validate_uid(uid)?;
+    let env = resolve_env(Some(env), None, key_env)?;
+    let later = |after: u64| {
+        now_ms.checked_add(after).ok_or_else(|| {
+            TicketError::BadTime(format!("now ({now_ms} ms) + {after} ms overflows"))
+        })
+    };
+    Ok(TicketClaims {
+        alg: "RS256".into(),
+        env,
+        iat: now_ms,
+        exp: later(TICKET_LIFETIME_MS)?,
+        uid: uid.to_owned(),
+        refresh: options.refresh_ms.unwrap_or(DEFAULT_REFRESH_MS),
+        expire: match options.expire_ms {
+            Some(e) => e,
+            None => later(DEFAULT_EXPIRE_AFTER_MS)?,
+        },
+    })
+}
 
-    /// The JWS compact serialisation `jsonwebtoken::encode` produces, signed with the key parsed
-    /// at load.
-    pub(super) fn sign_jwt(&self, claims: &TicketClaims) -> Result<String, TicketError> {
-        let message = format!(
-            "{}.{}",
-            b64_json(&Header::new(Algorithm::RS256))?,
-            b64_json(claims)?
-        );
-        let sig = match &self.pair {
-            Some(pair) => {
-                let mut sig = vec![0; pair.public_modulus_len()];
-                pair.sign(
-                    &aws_lc_rs::signature::RSA_PKCS1_SHA256,
-                    &aws_lc_rs::rand::SystemRandom::new(),
-                    message.as_bytes(),
-                    &mut sig,
-                )
-                .map_err(|e| TicketError::Signing(format!("aws-lc-rs: {e}")))?;
-                sig
-            }
-            None => self
-                .aws_lc
-                .sign_rs256(message.as_bytes())
-                .ok_or_else(|| TicketError::Signing("aws-lc RSA_sign failed".into()))?,
-        };
-        Ok(format!("{message}.{}", URL_SAFE_NO_PAD.encode(sig)))
-    }
+/// The JWS signing input `jsonwebtoken::encode` produces for `claims`: `header.claims`, each
+/// base64url JSON (`{"typ":"JWT","alg":"RS256"}` as the header).
+///
+/// # Errors
+/// [`TicketError::Signing`] when the claims cannot be serialised.
+pub(super) fn signing_input(claims: &TicketClaims) -> Result<String, TicketError> {
+    Ok(format!(
+        "{}.{}",
+        b64_json(&Header::new(Algorithm::RS256))?,
+        b64_json(claims)?
+    ))
 }
 
 /// Serialise to JSON and base64url without padding, as jsonwebtoken's `b64_encode_part`.
