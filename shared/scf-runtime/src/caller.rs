@@ -19,37 +19,15 @@
 //! request's token headers, a memo) into [`Context::extensions`]. A context without one (a
 //! handler's unit test, [`Context::for_test`]) knows the platform's identity only.
 
-use std::future::Future;
 use std::ops::Deref;
 use std::sync::Arc;
 
 use tokio::sync::OnceCell;
 
 use crate::auth::{AuthFailure, Authenticator, Offered};
-use crate::context::Context;
+use crate::context::{Context, FromContext};
 use crate::error::FnError;
 use crate::identity::{Identity, IdentitySource};
-
-/// Something a handler can ask of its [`Context`], computed only when asked (axum's
-/// `FromRequestParts`, for SCF). Implemented by [`Caller`] and [`User`]; a function's own
-/// extractor (a tenant from the caller, a role) implements it the same way.
-pub trait FromContext: Sized {
-    /// Work it out from `ctx`.
-    ///
-    /// # Errors
-    /// The extractor's rejection, as a [`FnError`] with its HTTP status.
-    fn from_context(ctx: &Context) -> impl Future<Output = Result<Self, FnError>>;
-}
-
-impl Context {
-    /// `T::from_context(self)`: `let user: User = ctx.extract().await?;`.
-    ///
-    /// # Errors
-    /// `T`'s rejection.
-    pub async fn extract<T: FromContext>(&self) -> Result<T, FnError> {
-        T::from_context(self).await
-    }
-}
 
 /// The caller, proven, anonymous callers included ([`Caller::is_anonymous`]). In order:
 /// 1. the platform's channels ([`Context::identity`]: `userInfo`, the `/next` context header);

@@ -5,10 +5,11 @@
 //! the headers `request_id`, `memory_limit_in_mb`, `time_limit_in_ms` (read case-insensitively;
 //! the English doc spells them `Request_Id` etc.), and SCF's built-in environment variables.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::error::Diagnostic;
+use crate::error::{Diagnostic, FnError};
 use crate::identity::{Identity, WxContext};
 use crate::secret::Secret;
 
@@ -119,6 +120,19 @@ impl InvocationHeaders {
     }
 }
 
+/// Something a handler can ask of its [`Context`], computed only when asked (axum's
+/// `FromRequestParts`, for SCF). Implemented by [`crate::Caller`] and [`crate::User`]; a
+/// function's own extractor (a tenant from the caller, a role) implements it the same way.
+/// Declared here, beside [`Context`], as axum declares `FromRequestParts` beside its request
+/// parts.
+pub trait FromContext: Sized {
+    /// Work it out from `ctx`.
+    ///
+    /// # Errors
+    /// The extractor's rejection, as a [`FnError`] with its HTTP status.
+    fn from_context(ctx: &Context) -> impl Future<Output = Result<Self, FnError>>;
+}
+
 /// Everything a handler knows about its invocation besides the event: plain data, as
 /// lambda_runtime's `Context` is.
 ///
@@ -169,6 +183,14 @@ impl Context {
             identity,
             extensions: http::Extensions::new(),
         }
+    }
+
+    /// `T::from_context(self)`: `let user: User = ctx.extract().await?;`.
+    ///
+    /// # Errors
+    /// `T`'s rejection.
+    pub async fn extract<T: FromContext>(&self) -> Result<T, FnError> {
+        T::from_context(self).await
     }
 
     /// Time left before the deadline (zero when past it).

@@ -14,8 +14,12 @@
 
 use serde_json::{Map, Value};
 
+use serde::de::DeserializeOwned;
+
+use crate::error::FnError;
 use crate::http_event::HttpEvent;
 use crate::identity::UserInfo;
+use crate::input;
 
 /// One invocation's event.
 // One `Event` per invocation, moved into the handler once: a boxed variant would save nothing
@@ -107,6 +111,37 @@ pub struct Decoded {
     /// [`crate::ChannelNames`]: an HTTP event keeps only the fields the runtime reads. Empty when
     /// the event is not an object.
     pub event_keys: Vec<String>,
+}
+
+impl Event {
+    /// The caller's input as `T`: the callFunction data, or the HTTP body (see the module docs for
+    /// the rules). Mirrors what lambda_runtime's `LambdaEvent<T>` gives a handler, for SCF's two
+    /// event kinds.
+    ///
+    /// # Errors
+    /// `400 MISSING_<FIELD>`, `400 BAD_REQUEST`; for HTTP also as [`HttpEvent::body_data`]
+    /// (`413`, `415`).
+    pub fn input<T: DeserializeOwned>(&self) -> Result<T, FnError> {
+        let value = match self {
+            Event::Call(v) => v.clone(),
+            Event::Http(h) => h.body_data::<Value>()?,
+        };
+        input::from_value(value)
+    }
+
+    /// For an HTTP event, `405 METHOD_NOT_ALLOWED` (with `Allow`) unless its method is one of
+    /// `allowed` (comma-separated, e.g. `"POST"`); a callFunction has no method and passes.
+    ///
+    /// # Errors
+    /// `405 METHOD_NOT_ALLOWED`.
+    pub fn require_method(&self, allowed: &'static str) -> Result<(), FnError> {
+        match self {
+            Event::Http(h) if !allowed.split(',').any(|m| m.trim() == h.method()) => {
+                Err(FnError::method_not_allowed(h.method(), allowed))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 impl Event {

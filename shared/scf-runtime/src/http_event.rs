@@ -27,6 +27,11 @@ use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Uri};
 use serde_json::{Map, Value};
 
+use serde::de::DeserializeOwned;
+
+use crate::error::FnError;
+use crate::error_code::ErrorCode;
+use crate::input;
 use crate::payload::MAX_PAYLOAD_BYTES;
 
 /// An HTTP request. `Debug` shows header and query names only (values can be credentials, e.g.
@@ -137,6 +142,64 @@ impl HttpEvent {
     /// The body's bytes (empty when there was none).
     pub fn body(&self) -> &[u8] {
         self.request.body()
+    }
+
+    /// The body's bytes (empty when there was none), as the runtime decoded them once
+    /// (`http_event.rs`).
+    ///
+    /// # Errors
+    /// An event-mode body that could not be decoded: `400 BAD_REQUEST` for bad base64,
+    /// `413 PAYLOAD_TOO_LARGE` over 6 MB (web mode refuses those before the handler runs).
+    pub fn body_bytes(&self) -> Result<&[u8], FnError> {
+        match self.body_problem {
+            None => Ok(self.body()),
+            Some(BodyProblem::NotBase64) => Err(FnError::bad_request(
+                "body is marked isBase64Encoded but is not valid base64",
+            )),
+            Some(BodyProblem::TooLarge(len)) => Err(FnError::new(
+                ErrorCode::PAYLOAD_TOO_LARGE,
+                413,
+                format!("body is {len} bytes; the limit is {MAX_PAYLOAD_BYTES}"),
+            )),
+        }
+    }
+
+    /// The body's media type from `Content-Type` (its last copy), lower-cased, without
+    /// parameters; `""` when there is none.
+    pub fn media_type(&self) -> String {
+        self.header("content-type")
+            .and_then(|ct| ct.split(';').next())
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+    }
+
+    /// Parse the body as a JSON value of type `T`, strictly: the `Content-Type` must be
+    /// `application/json` (any parameters), `*+json`, or absent.
+    ///
+    /// # Errors
+    /// `415 UNSUPPORTED_MEDIA_TYPE` for any other content type; `400 BAD_REQUEST` for an empty
+    /// body, bad base64, bad UTF-8 or bad JSON (with the position, never the content); `413`.
+    pub fn json_body<T: DeserializeOwned>(&self) -> Result<T, FnError> {
+        input::json_body(self.body_bytes()?, &self.media_type())
+    }
+
+    /// The request's data as `T`, read from the body as people send it:
+    /// - a body that is a JSON object (its first non-blank character is `{`) is read as JSON
+    ///   **whatever its label**: `curl -d '{...}'` labels JSON as a form, and `fetch` with a
+    ///   string body labels it `text/plain`;
+    /// - an `application/x-www-form-urlencoded` body (`code=...&idempotencyKey=...`) is read as
+    ///   an object of string fields; a field given twice is refused, since which copy was meant
+    ///   is unknown;
+    /// - any other body is read as JSON when labelled JSON or not labelled at all;
+    /// - anything else is `415`.
+    ///
+    /// # Errors
+    /// `415 UNSUPPORTED_MEDIA_TYPE` (naming both accepted types); `400 BAD_REQUEST` for an empty
+    /// body, bad base64, bad UTF-8, bad JSON (position only, never the content), a repeated form
+    /// field, or fields of the wrong shape; `413` over 6 MB.
+    pub fn body_data<T: DeserializeOwned>(&self) -> Result<T, FnError> {
+        input::body_data(self.body_bytes()?, &self.media_type())
     }
 
     /// Convert the gateway's JSON event (see the module docs). Never fails: a method that is not

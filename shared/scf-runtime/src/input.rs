@@ -4,7 +4,8 @@
 //! Why a layer: every function used to parse its own input (getLoginTicket spent 43 lines on one
 //! field), each with its own error wording. Here the rules are written once:
 //! - the input is the callFunction data, or the HTTP body read as people send it
-//!   ([`HttpEvent::body_data`]: a JSON object whatever its label, a form, or labelled JSON), and
+//!   ([`crate::HttpEvent::body_data`]: a JSON object whatever its label, a form, or labelled
+//!   JSON), and
 //!   it must be a JSON object (serde would read a struct from an array, field by position);
 //! - a top-level field that is `null` or a blank string counts as absent;
 //! - an absent required field is `400 MISSING_<FIELD>` (the field in SCREAMING_SNAKE_CASE, so
@@ -15,49 +16,19 @@
 //!
 //! Validation beyond the type belongs in the field's type (a newtype with
 //! `#[serde(try_from = "String")]`); its error message is passed on after the field's name.
+//!
+//! The rules are free functions over plain values (a JSON value; a body and its media type), so
+//! that [`crate::Event::input`] and the body readers of [`crate::HttpEvent`] live with their
+//! types and call them here.
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::error::FnError;
 use crate::error_code::ErrorCode;
-use crate::event::Event;
-use crate::http_event::{BodyProblem, HttpEvent};
-use crate::payload::MAX_PAYLOAD_BYTES;
 
-impl Event {
-    /// The caller's input as `T`: the callFunction data, or the HTTP body (see the module docs for
-    /// the rules). Mirrors what lambda_runtime's `LambdaEvent<T>` gives a handler, for SCF's two
-    /// event kinds.
-    ///
-    /// # Errors
-    /// `400 MISSING_<FIELD>`, `400 BAD_REQUEST`; for HTTP also as [`HttpEvent::body_data`]
-    /// (`413`, `415`).
-    pub fn input<T: DeserializeOwned>(&self) -> Result<T, FnError> {
-        let value = match self {
-            Event::Call(v) => v.clone(),
-            Event::Http(h) => h.body_data::<Value>()?,
-        };
-        input_from(value)
-    }
-
-    /// For an HTTP event, `405 METHOD_NOT_ALLOWED` (with `Allow`) unless its method is one of
-    /// `allowed` (comma-separated, e.g. `"POST"`); a callFunction has no method and passes.
-    ///
-    /// # Errors
-    /// `405 METHOD_NOT_ALLOWED`.
-    pub fn require_method(&self, allowed: &'static str) -> Result<(), FnError> {
-        match self {
-            Event::Http(h) if !allowed.split(',').any(|m| m.trim() == h.method()) => {
-                Err(FnError::method_not_allowed(h.method(), allowed))
-            }
-            _ => Ok(()),
-        }
-    }
-}
-
-/// Deserialize the input by the rules of the module docs.
-fn input_from<T: DeserializeOwned>(mut value: Value) -> Result<T, FnError> {
+/// Deserialize the input by the rules of the module docs ([`crate::Event::input`]).
+pub(crate) fn from_value<T: DeserializeOwned>(mut value: Value) -> Result<T, FnError> {
     // Only an object: serde would otherwise read a struct from an array, field by position.
     let Value::Object(map) = &mut value else {
         return Err(FnError::bad_request(
@@ -106,94 +77,42 @@ fn input_error(path: &str, msg: &str) -> FnError {
     }
 }
 
-impl HttpEvent {
-    /// The body's bytes (empty when there was none), as the runtime decoded them once
-    /// (`http_event.rs`).
-    ///
-    /// # Errors
-    /// An event-mode body that could not be decoded: `400 BAD_REQUEST` for bad base64,
-    /// `413 PAYLOAD_TOO_LARGE` over 6 MB (web mode refuses those before the handler runs).
-    pub fn body_bytes(&self) -> Result<&[u8], FnError> {
-        match self.body_problem {
-            None => Ok(self.body()),
-            Some(BodyProblem::NotBase64) => Err(FnError::bad_request(
-                "body is marked isBase64Encoded but is not valid base64",
-            )),
-            Some(BodyProblem::TooLarge(len)) => Err(FnError::new(
-                ErrorCode::PAYLOAD_TOO_LARGE,
-                413,
-                format!("body is {len} bytes; the limit is {MAX_PAYLOAD_BYTES}"),
-            )),
-        }
-    }
-
-    /// The body's media type from `Content-Type` (its last copy), lower-cased, without
-    /// parameters; `""` when there is none.
-    pub fn media_type(&self) -> String {
-        self.header("content-type")
-            .and_then(|ct| ct.split(';').next())
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase()
-    }
-
-    /// Parse the body as a JSON value of type `T`, strictly: the `Content-Type` must be
-    /// `application/json` (any parameters), `*+json`, or absent.
-    ///
-    /// # Errors
-    /// `415 UNSUPPORTED_MEDIA_TYPE` for any other content type; `400 BAD_REQUEST` for an empty
-    /// body, bad base64, bad UTF-8 or bad JSON (with the position, never the content); `413`.
-    pub fn json_body<T: DeserializeOwned>(&self) -> Result<T, FnError> {
-        if !is_json_media_type(&self.media_type()) {
-            return Err(FnError::new(
-                ErrorCode::UNSUPPORTED_MEDIA_TYPE,
-                415,
-                "send the body as Content-Type: application/json",
-            ));
-        }
-        parse_json(self.body_text()?)
-    }
-
-    /// The request's data as `T`, read from the body as people send it:
-    /// - a body that is a JSON object (its first non-blank character is `{`) is read as JSON
-    ///   **whatever its label**: `curl -d '{...}'` labels JSON as a form, and `fetch` with a
-    ///   string body labels it `text/plain`;
-    /// - an `application/x-www-form-urlencoded` body (`code=...&idempotencyKey=...`) is read as
-    ///   an object of string fields; a field given twice is refused, since which copy was meant
-    ///   is unknown;
-    /// - any other body is read as JSON when labelled JSON or not labelled at all;
-    /// - anything else is `415`.
-    ///
-    /// # Errors
-    /// `415 UNSUPPORTED_MEDIA_TYPE` (naming both accepted types); `400 BAD_REQUEST` for an empty
-    /// body, bad base64, bad UTF-8, bad JSON (position only, never the content), a repeated form
-    /// field, or fields of the wrong shape; `413` over 6 MB.
-    pub fn body_data<T: DeserializeOwned>(&self) -> Result<T, FnError> {
-        let text = self.body_text()?;
-        let media_type = self.media_type();
-        if text.trim_start().starts_with('{') || is_json_media_type(&media_type) {
-            return parse_json(text);
-        }
-        if media_type == "application/x-www-form-urlencoded" {
-            return parse_form(text);
-        }
-        Err(FnError::new(
+/// A body read strictly as JSON ([`crate::HttpEvent::json_body`]): `media_type` must be
+/// `application/json`, `*+json`, or empty.
+pub(crate) fn json_body<T: DeserializeOwned>(body: &[u8], media_type: &str) -> Result<T, FnError> {
+    if !is_json_media_type(media_type) {
+        return Err(FnError::new(
             ErrorCode::UNSUPPORTED_MEDIA_TYPE,
             415,
-            "send the body as JSON (Content-Type: application/json) or as a form (Content-Type: application/x-www-form-urlencoded)",
-        ))
+            "send the body as Content-Type: application/json",
+        ));
     }
+    parse_json(body_text(body)?)
+}
 
-    /// The body as UTF-8 text that is not blank (no copy).
-    fn body_text(&self) -> Result<&str, FnError> {
-        let bytes = self.body_bytes()?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(FnError::bad_request("body is empty; send a JSON object"));
-        }
-        std::str::from_utf8(bytes).map_err(|e| {
-            FnError::bad_request(format!("body is not UTF-8 (byte {})", e.valid_up_to()))
-        })
+/// A body read as people send it ([`crate::HttpEvent::body_data`]).
+pub(crate) fn body_data<T: DeserializeOwned>(body: &[u8], media_type: &str) -> Result<T, FnError> {
+    let text = body_text(body)?;
+    if text.trim_start().starts_with('{') || is_json_media_type(media_type) {
+        return parse_json(text);
     }
+    if media_type == "application/x-www-form-urlencoded" {
+        return parse_form(text);
+    }
+    Err(FnError::new(
+        ErrorCode::UNSUPPORTED_MEDIA_TYPE,
+        415,
+        "send the body as JSON (Content-Type: application/json) or as a form (Content-Type: application/x-www-form-urlencoded)",
+    ))
+}
+
+/// The body as UTF-8 text that is not blank (no copy).
+fn body_text(bytes: &[u8]) -> Result<&str, FnError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(FnError::bad_request("body is empty; send a JSON object"));
+    }
+    std::str::from_utf8(bytes)
+        .map_err(|e| FnError::bad_request(format!("body is not UTF-8 (byte {})", e.valid_up_to())))
 }
 
 /// `application/json`, `*+json`, or no content type at all.
@@ -245,7 +164,10 @@ fn classify(e: &serde_json::Error) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::Event;
     use crate::event::tests::http;
+    use crate::http_event::HttpEvent;
+    use crate::payload::MAX_PAYLOAD_BYTES;
     use base64::Engine as _;
     use serde_json::json;
 

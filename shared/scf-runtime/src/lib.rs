@@ -102,10 +102,10 @@ pub use auth::{
     ContextHeaderError, MAX_CONTEXT_HEADER_BYTES, MAX_CONTEXT_JSON_BYTES, MAX_TOKEN_BYTES,
     decode_cloudbase_context,
 };
-pub use caller::{Caller, FromContext, User};
+pub use caller::{Caller, User};
 pub use channels::ChannelNames;
 pub use config::{Configured, Misconfig, Settings, configure};
-pub use context::{Context, InstanceInfo};
+pub use context::{Context, FromContext, InstanceInfo};
 pub use error::{FnError, error_chain};
 pub use error_code::ErrorCode;
 pub use event::Event;
