@@ -97,7 +97,8 @@ pub async fn handle(event: Event, ctx: Context) -> Result<Value, FnError> {
 /// # Errors
 /// `400 BAD_REQUEST` for a callFunction event that is not a JSON object.
 pub fn report(event: &Event, ctx: &Context, web: bool) -> Result<Value, FnError> {
-    let channels = ctx.extensions.get::<ChannelNames>();
+    let channels = ChannelNames::of(ctx);
+    let channels = channels.as_ref();
     let mut r = json!({
         "probe": 1,
         "mode": if web { "web" } else { "event" },

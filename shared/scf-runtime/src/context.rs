@@ -157,8 +157,8 @@ pub struct Context {
     /// access token.
     pub identity: Identity,
     /// Typed values for extractors, as `http::Request::extensions`: the runtime puts the token
-    /// verifier's state here for [`crate::Caller`], and in event mode the [`crate::ChannelNames`]
-    /// of the invocation (names only, for the probe: `ctx.extensions.get::<ChannelNames>()`).
+    /// verifier's state here for [`crate::Caller`], and in event mode what `/next` delivered, as
+    /// it came, for [`crate::ChannelNames::of`] (the probe).
     /// A handler's own layers may add their own.
     pub extensions: http::Extensions,
 }

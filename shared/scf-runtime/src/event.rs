@@ -103,14 +103,6 @@ pub struct Decoded {
     /// The top-level `userInfo` key appeared more than once: who wrote which copy is unknown, so
     /// neither is trusted.
     pub duplicate_user_info: bool,
-    /// The key names of the top-level `userInfo` object (the last copy when repeated), in the
-    /// event's order; empty when there is none or it is not an object. Names only, for
-    /// [`crate::ChannelNames`]: `classify` removes `userInfo` from the event.
-    pub user_info_keys: Vec<String>,
-    /// The event's top-level key names as delivered (`userInfo` included), for
-    /// [`crate::ChannelNames`]: an HTTP event keeps only the fields the runtime reads. Empty when
-    /// the event is not an object.
-    pub event_keys: Vec<String>,
 }
 
 impl Event {
@@ -154,21 +146,11 @@ impl Event {
     pub fn decode(bytes: &[u8]) -> Result<Decoded, serde_json::Error> {
         let value: Value = serde_json::from_slice(bytes)?;
         let duplicate_user_info = serde_json::from_slice::<UserInfoKeys>(bytes)?.0 > 1;
-        let user_info_keys = match value.get(USER_INFO_KEY) {
-            Some(Value::Object(m)) => m.keys().cloned().collect(),
-            _ => Vec::new(),
-        };
-        let event_keys = match &value {
-            Value::Object(m) => m.keys().cloned().collect(),
-            _ => Vec::new(),
-        };
         let (event, user_info) = Event::classify(value);
         Ok(Decoded {
             event,
             user_info: if duplicate_user_info { None } else { user_info },
             duplicate_user_info,
-            user_info_keys,
-            event_keys,
         })
     }
 
@@ -244,17 +226,6 @@ pub(crate) mod tests {
         assert!(!d.duplicate_user_info && d.user_info.is_some());
         assert!(Event::decode(b"[1,{\"userInfo\":1}]").is_ok());
         assert!(Event::decode(b"{not json").is_err());
-    }
-
-    #[test]
-    fn user_info_key_names_are_recorded() {
-        let d =
-            Event::decode(br#"{"code":"c","userInfo":{"openId":"o","appId":"a","x":1}}"#).unwrap();
-        assert_eq!(d.user_info_keys, ["appId", "openId", "x"]);
-        assert_eq!(d.event_keys, ["code", "userInfo"]);
-        for no_keys in [&br#"{"userInfo":"o"}"#[..], br#"{"code":"c"}"#, b"[1]"] {
-            assert!(Event::decode(no_keys).unwrap().user_info_keys.is_empty());
-        }
     }
 
     #[test]

@@ -18,11 +18,11 @@ use std::time::Instant;
 use tracing::{Instrument as _, error, info, info_span, warn};
 
 use crate::auth::Authenticator;
-use crate::channels::ChannelNames;
+use crate::channels::NextDelivery;
 use crate::context::{Context, InstanceInfo, InvocationHeaders};
 use crate::error::{Diagnostic, FnError};
 use crate::event::{Decoded, Event};
-use crate::identity::{ContextHeader, Identity, context_from_headers};
+use crate::identity::{Identity, context_from_headers};
 use crate::pipeline::{self, Answer, Failure};
 use crate::response::{IntegratedResponse, IntoReply};
 use crate::runtime_api::{self, ApiError, RetryPolicy, RuntimeApi};
@@ -196,7 +196,7 @@ where
             warn!("ignoring the {name} header: it is not UTF-8 (no context identity)");
         }
     }
-    let (identity, context) = identity(&headers, &decoded);
+    let identity = identity(&headers, &decoded);
     let mut ctx = Context::new(
         headers.request_id.clone(),
         headers.memory_limit_in_mb,
@@ -205,12 +205,10 @@ where
         instance.clone(),
         identity,
     );
-    // Names only, for a handler that reports what the platform sent (the probe function).
-    ctx.extensions.insert(ChannelNames::from_next(
-        &next.headers,
-        context.as_ref(),
-        &decoded,
-    ));
+    // What /next delivered, kept as it came (moved, not copied): the names of its channels are
+    // worked out only for a handler that asks (`ChannelNames::of`: the probe function).
+    ctx.extensions
+        .insert(NextDelivery::new(next.headers, next.body.clone()));
     let posted = match pipeline::invoke(handler, decoded.event, ctx, auth).await {
         Ok(Answer::Call(body)) => Ok(body),
         // An HTTP answer is posted as an integrated response.
@@ -232,8 +230,7 @@ fn error(diag: &Diagnostic) -> (&'static str, Vec<u8>) {
 
 /// The caller, from the platform's channels of an event-mode invocation: the context header on
 /// `/next` and the callFunction event's `userInfo`. Every refused channel is logged, by name.
-/// Also returns the parsed context header, for [`ChannelNames`].
-fn identity(headers: &InvocationHeaders, decoded: &Decoded) -> (Identity, Option<ContextHeader>) {
+fn identity(headers: &InvocationHeaders, decoded: &Decoded) -> Identity {
     if decoded.duplicate_user_info {
         warn!("the event repeats the top-level userInfo key; no userInfo is trusted");
     }
@@ -256,9 +253,8 @@ fn identity(headers: &InvocationHeaders, decoded: &Decoded) -> (Identity, Option
             None
         }
     };
-    let identity = Identity::from_channels(
+    Identity::from_channels(
         context.as_ref().map(|h| &h.vars),
         decoded.user_info.as_ref(),
-    );
-    (identity, context)
+    )
 }

@@ -35,8 +35,6 @@ fuzz_target!(|data: &[u8]| {
         event: decoded_event,
         user_info,
         duplicate_user_info,
-        user_info_keys: _,
-        event_keys: _,
     } = decoded;
     assert_eq!(decoded_event, event);
     if duplicate_user_info {
