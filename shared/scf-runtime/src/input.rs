@@ -26,6 +26,7 @@ use serde_json::{Map, Value};
 
 use crate::error::FnError;
 use crate::error_code::ErrorCode;
+use crate::value_de::{InputError, ValueDe};
 
 /// Deserialize the input by the rules of the module docs ([`crate::Event::input`]).
 pub(crate) fn from_value<T: DeserializeOwned>(mut value: Value) -> Result<T, FnError> {
@@ -36,40 +37,24 @@ pub(crate) fn from_value<T: DeserializeOwned>(mut value: Value) -> Result<T, FnE
         ));
     };
     map.retain(|_, v| !(v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty())));
-    serde_path_to_error::deserialize(value).map_err(|e| {
+    serde_path_to_error::deserialize(ValueDe(value)).map_err(|e| {
         let path = e.path().to_string();
-        input_error(&path, &e.into_inner().to_string())
+        input_error(&path, e.into_inner())
     })
 }
 
-/// The error for serde's message `msg` at `path` (`.` for the root).
-fn input_error(path: &str, msg: &str) -> FnError {
-    if let Some(field) = msg
-        .strip_prefix("missing field `")
-        .and_then(|r| r.split('`').next())
-    {
+/// The error for serde's error `e` at `path` (`.` for the root), chosen by its kind
+/// (`value_de.rs`), never by its wording.
+fn input_error(path: &str, e: InputError) -> FnError {
+    if let InputError::Missing(field) = e {
         return FnError::new(
             ErrorCode::missing_field(field),
             400,
             format!("`{field}` is missing: send it as a field of the JSON object"),
         );
     }
-    let expected = msg.split_once(", expected ").map(|(_, e)| e);
-    let builtin = [
-        "invalid type",
-        "invalid value",
-        "invalid length",
-        "unknown variant",
-    ]
-    .iter()
-    .any(|p| msg.starts_with(p));
-    let detail = match (builtin, expected) {
-        (true, Some(expected)) => format!("expected {expected}"),
-        (true, None) => "not an accepted value".to_owned(),
-        (false, _) if msg.starts_with("unknown field") => "not an accepted field".to_owned(),
-        (false, _) if msg.starts_with("duplicate field") => "given twice".to_owned(),
-        (false, _) => msg.to_owned(),
-    };
+    // The Display of every other kind says what was expected, never the value sent.
+    let detail = e.to_string();
     if path == "." {
         FnError::bad_request(format!("the input must be a JSON object: {detail}"))
     } else {
@@ -322,5 +307,33 @@ mod tests {
         let e = post.require_method("GET").unwrap_err();
         assert_eq!((e.status, e.allow), (405, Some("GET")));
         assert!(Event::Call(json!({})).require_method("POST").is_ok());
+    }
+
+    /// The kind decides, not the wording: a field type's own message that reads like serde's
+    /// "missing field" is a `BAD_REQUEST` naming the field, not `MISSING_*`. It was
+    /// `MISSING_SUBFIELD` while the kind was parsed back out of serde_json's message.
+    #[test]
+    fn a_message_that_reads_like_a_missing_field_is_not_one() {
+        #[derive(Debug, serde::Deserialize)]
+        struct In {
+            #[allow(dead_code)]
+            code: Code,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(try_from = "String")]
+        struct Code;
+        impl TryFrom<String> for Code {
+            type Error = String;
+            fn try_from(_: String) -> Result<Self, String> {
+                Err("missing field `subfield` in the code".into())
+            }
+        }
+        let e = Event::Call(json!({"code": "x"})).input::<In>().unwrap_err();
+        assert_eq!((e.error.as_str(), e.status), ("BAD_REQUEST", 400));
+        assert!(
+            e.message.starts_with("`code`: missing field `subfield`"),
+            "{}",
+            e.message
+        );
     }
 }

@@ -53,14 +53,15 @@
 //! # Layout
 //! Data flows one way: event → context → handler → response. Each file is one concept:
 //! - `event_loop.rs`: event mode, the SCF runtime-API loop; `runtime_api.rs`: its transport;
-//! - `web.rs`: web mode (`--web`), the same handlers as an HTTP server (CloudBase HTTP
+//! - `web/`: web mode (`--web`), the same handlers as an HTTP server (CloudBase HTTP
 //!   functions);
 //! - `pipeline.rs`: one invocation, the same steps in both modes; `panic.rs`: panic capture;
 //! - `event.rs`: event kinds; `http_event.rs`: an HTTP request (`http::Request<Bytes>`, built
-//!   once in either mode); `input.rs`: typed input; `response.rs`: replies as `http::Response`s
-//!   and integrated responses; `payload.rs`: SCF's 6 MB;
-//! - `context.rs`: request id, deadline, instance facts, extensions (plain data); `channels.rs`: the names the
-//!   platform's channels carried (for the probe); `identity.rs`: the caller, only from
+//!   once in either mode); `input.rs`: typed input (`value_de.rs`: its errors by serde's kind);
+//!   `response.rs`: replies as `http::Response`s and integrated responses; `payload.rs`: SCF's
+//!   6 MB;
+//! - `context.rs`: request id, deadline, instance facts, extensions (plain data); `channels.rs`:
+//!   the names the platform's channels carried (for the probe); `identity.rs`: the caller, only from
 //!   platform-controlled channels; `auth/`: the caller over HTTP, from a verified CloudBase
 //!   access token; `caller.rs`: the [`Caller`] and [`User`] extractors ([`FromContext`]);
 //! - `config.rs`: settings read once at init; `error.rs`: business errors and diagnostics;
@@ -92,6 +93,7 @@ mod response;
 mod runtime_api;
 mod secret;
 mod signal;
+mod value_de;
 mod web;
 
 use std::process::ExitCode;
