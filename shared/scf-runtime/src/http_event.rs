@@ -181,7 +181,8 @@ impl HttpEvent {
     /// `415 UNSUPPORTED_MEDIA_TYPE` for any other content type; `400 BAD_REQUEST` for an empty
     /// body, bad base64, bad UTF-8 or bad JSON (with the position, never the content); `413`.
     pub fn json_body<T: DeserializeOwned>(&self) -> Result<T, FnError> {
-        input::json_body(self.body_bytes()?, &self.media_type())
+        // The media type first: a body of another type is 415 whatever its bytes.
+        input::json_body(&self.media_type(), || self.body_bytes())
     }
 
     /// The request's data as `T`, read from the body as people send it:

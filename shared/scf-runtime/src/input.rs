@@ -63,8 +63,11 @@ fn input_error(path: &str, e: InputError) -> FnError {
 }
 
 /// A body read strictly as JSON ([`crate::HttpEvent::json_body`]): `media_type` must be
-/// `application/json`, `*+json`, or empty.
-pub(crate) fn json_body<T: DeserializeOwned>(body: &[u8], media_type: &str) -> Result<T, FnError> {
+/// `application/json`, `*+json`, or empty, and is checked before the body is read (`body`).
+pub(crate) fn json_body<'b, T: DeserializeOwned>(
+    media_type: &str,
+    body: impl FnOnce() -> Result<&'b [u8], FnError>,
+) -> Result<T, FnError> {
     if !is_json_media_type(media_type) {
         return Err(FnError::new(
             ErrorCode::UNSUPPORTED_MEDIA_TYPE,
@@ -72,7 +75,7 @@ pub(crate) fn json_body<T: DeserializeOwned>(body: &[u8], media_type: &str) -> R
             "send the body as Content-Type: application/json",
         ));
     }
-    parse_json(body_text(body)?)
+    parse_json(body_text(body()?)?)
 }
 
 /// A body read as people send it ([`crate::HttpEvent::body_data`]).
@@ -335,5 +338,19 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    /// `json_body` checks the media type before it reads the body: a body of another type is
+    /// 415 even when its bytes cannot be decoded (`make fuzz-smoke` found the order reversed).
+    #[test]
+    fn json_body_checks_the_type_first() {
+        let e = http(Some("!!"), true, Some("text/plain"))
+            .json_body::<Value>()
+            .unwrap_err();
+        assert_eq!(e.status, 415);
+        let e = http(Some("!!"), true, None)
+            .json_body::<Value>()
+            .unwrap_err();
+        assert_eq!(e.status, 400);
     }
 }
