@@ -20,6 +20,7 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -290,7 +291,8 @@ fn gateway_uri(path: &str, query: Option<&Map<String, Value>>) -> Uri {
         if b.is_ascii_alphanumeric() || b"/-._~!$&'()*+,;=:@%".contains(&b) {
             target.push(b as char);
         } else {
-            target.push_str(&format!("%{b:02X}"));
+            // Writing to a String cannot fail.
+            let _ = write!(target, "%{b:02X}");
         }
     }
     if let Some(q) = query.filter(|q| !q.is_empty()) {

@@ -75,6 +75,15 @@ impl<T: Serialize> IntoReply for Reply<T> {
 /// `Content-Type` of every JSON answer.
 const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
 
+/// A JSON response: `status`, `body`, `content-type: application/json; charset=utf-8`.
+fn json_response(status: StatusCode, body: Vec<u8>) -> http::Response<Bytes> {
+    let mut resp = http::Response::new(Bytes::from(body));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
+    resp
+}
+
 /// The HTTP response for a success: the reply's status (an invalid one is `500`, logged), its
 /// JSON body, `content-type: application/json; charset=utf-8` unless the reply sets its own
 /// (any case), and its headers (one a response cannot carry is left out, logged by name).
@@ -84,14 +93,12 @@ const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
 pub(crate) fn reply_response<T: Serialize>(
     reply: Reply<T>,
 ) -> Result<http::Response<Bytes>, serde_json::Error> {
-    let body = serde_json::to_vec(&reply.body)?;
-    let mut resp = http::Response::new(Bytes::from(body));
-    *resp.status_mut() = StatusCode::from_u16(reply.status).unwrap_or_else(|_| {
+    let status = StatusCode::from_u16(reply.status).unwrap_or_else(|_| {
         tracing::warn!(status = reply.status, "not an HTTP status; answering 500");
         StatusCode::INTERNAL_SERVER_ERROR
     });
+    let mut resp = json_response(status, serde_json::to_vec(&reply.body)?);
     let headers = resp.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
     for (name, value) in reply.headers {
         match (
             HeaderName::from_bytes(name.as_bytes()),
@@ -117,12 +124,10 @@ pub(crate) fn reply_response<T: Serialize>(
 /// and the HTTP-only parts of [`FnError`]: `retry-after` (seconds) and `allow`. The one place an
 /// error becomes an HTTP answer, in both modes.
 pub(crate) fn error_response(err: &FnError) -> http::Response<Bytes> {
+    let status = StatusCode::from_u16(err.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = serde_json::to_vec(err).expect("FnError always serialises");
-    let mut resp = http::Response::new(Bytes::from(body));
-    *resp.status_mut() =
-        StatusCode::from_u16(err.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = json_response(status, body);
     let headers = resp.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
     if let Some(secs) = err.retry_after_secs {
         headers.insert(RETRY_AFTER, HeaderValue::from(secs));
     }

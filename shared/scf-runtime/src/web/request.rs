@@ -83,7 +83,7 @@ impl<F> Web<'_, F> {
                 body::body_deadline(tokio::time::Instant::from_std(received), time_limit);
             // Body errors leave the rest of the body unread: the connection must close.
             let mut close = false;
-            let response = match body::read_event(req, &request_id, body_deadline, self.budget)
+            let mut response = match body::read_event(req, &request_id, body_deadline, self.budget)
                 .await
             {
                 // `_charge` keeps the body's bytes counted until the handler has answered.
@@ -109,14 +109,13 @@ impl<F> Web<'_, F> {
                 elapsed_ms = received.elapsed().as_millis() as u64,
                 "invocation done"
             );
-            let mut http = response;
             if close {
-                http.headers_mut().insert(
+                response.headers_mut().insert(
                     hyper::header::CONNECTION,
                     hyper::header::HeaderValue::from_static("close"),
                 );
             }
-            Ok(http.map(|b| Tracked::new(Full::new(b), slot)))
+            Ok(response.map(|b| Tracked::new(Full::new(b), slot)))
         }
         .instrument(span)
         .await
